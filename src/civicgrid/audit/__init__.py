@@ -1,0 +1,1 @@
+"""The audit trail: one append-only table, one function to write it."""

@@ -1,0 +1,1 @@
+"""Users, roles, region scope, passwords, sessions, tokens and API keys."""

@@ -1,0 +1,118 @@
+"""The database: one engine per process, one way to open a unit of work.
+
+Services take a ``session`` and never commit; the edge (a request, a job, a CLI command)
+opens ``unit_of_work()``, which commits on success and rolls back on any error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from civicgrid.settings import get_settings
+
+# Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT keys in PostgreSQL (tens of millions of cases); SQLite needs INTEGER for rowid aliasing.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored as naive UTC, so SQLite and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every civicgrid table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> dt.datetime:
+    """The current instant, timezone-aware UTC (the only clock services should read)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with civicgrid's connection settings (WAL and foreign keys on SQLite)."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use from the settings."""
+    global _engine, _factory
+    if _engine is None:
+        _engine = make_engine(get_settings().database_url)
+        _factory = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Replace the process-wide engine (tests and the CLI's --database option)."""
+    global _engine, _factory
+    _engine = engine
+    _factory = sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Open a session; commit if the block succeeds, roll back if it raises."""
+    get_engine()
+    assert _factory is not None
+    session = _factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

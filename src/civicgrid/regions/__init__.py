@@ -1,0 +1,1 @@
+"""Regions and grids (网格): the region tree every record and every user's scope hangs from."""

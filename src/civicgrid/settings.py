@@ -1,0 +1,62 @@
+"""Typed settings, read from the environment with the ``CIVICGRID_`` prefix (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "civicgrid-demo-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """All of civicgrid's settings; every field is documented in docs/settings.md."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICGRID_", env_file=".env", extra="ignore")
+
+    environment: Literal["demo", "dev", "test", "production"] = Field(
+        "demo", description="demo/dev/test allow the default secret key; production refuses it."
+    )
+    database_url: str = Field(
+        "sqlite:///var/civicgrid.sqlite3",
+        description="SQLAlchemy URL. SQLite (WAL mode) is the embedded default; use postgresql+psycopg:// in production.",
+    )
+    secret_key: str = Field(DEFAULT_SECRET, description="Signs session cookies, CSRF tokens and API tokens.")
+    upload_dir: Path = Field(Path("var/uploads"), description="Where case photos and attachments are stored.")
+    map_tile_url: str = Field(
+        "", description="Leaflet tile URL template for an intranet tile server; empty shows grids without a base map."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Local time zone for working days and display.")
+    token_ttl_hours: int = Field(12, description="Lifetime of API bearer tokens and page sessions, in hours.")
+    login_max_failures: int = Field(5, description="Failed logins per user name and address before throttling.")
+    login_lockout_minutes: int = Field(15, description="How long throttled logins are refused.")
+    scheduler_enabled: bool = Field(True, description="Run the in-process deadline scheduler inside `civicgrid serve`.")
+    scheduler_interval_seconds: int = Field(60, description="How often the deadline scheduler scans open cases.")
+    due_soon_hours: int = Field(24, description="A case is 'due soon' when its deadline is this close (wall-clock hours).")
+    duplicate_radius_m: float = Field(100.0, description="Duplicate candidates: same category within this distance...")
+    duplicate_window_hours: int = Field(72, description="...and within this many hours.")
+    grid_snap_tolerance_m: float = Field(
+        50.0, description="A point outside every grid snaps to the nearest grid within this distance."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "CIVICGRID_SECRET_KEY must be set to a private value in production "
+                "(生产环境必须设置 CIVICGRID_SECRET_KEY)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
+    return Settings()
