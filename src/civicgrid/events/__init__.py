@@ -1,0 +1,1 @@
+"""Cases (事件): intake from every channel, the declared workflow, deadlines, routing, duplicates."""

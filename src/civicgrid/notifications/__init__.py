@@ -1,0 +1,1 @@
+"""The in-app inbox: assignments, due-soon, overdue, returns, rework, supervision."""

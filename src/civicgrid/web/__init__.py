@@ -1,0 +1,1 @@
+"""The web shell: dependencies, error rendering, language, templates and static assets."""

@@ -1,0 +1,105 @@
+"""FastAPI dependencies shared by every domain's routes: session, current user, origin, roles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from civicgrid.audit.service import Origin
+from civicgrid.auth.models import Role, User
+from civicgrid.auth.service import user_from_token
+from civicgrid.db import unit_of_work
+from civicgrid.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "cg_session"
+CSRF_COOKIE = "cg_csrf"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_session() -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back if it raises."""
+    with unit_of_work() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def request_id(request: Request) -> str:
+    """The caller's X-Request-ID, or a fresh one (echoed back by the middleware)."""
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid
+    return rid
+
+
+def _channel(request: Request) -> str:
+    path = request.url.path
+    if path.startswith("/open311"):
+        return "open311"
+    if path.startswith("/api"):
+        return "api"
+    return "web"
+
+
+def get_origin(request: Request) -> Origin:
+    """Where this change comes from, for the audit trail."""
+    return Origin(channel=_channel(request), request_id=request_id(request))
+
+
+OriginDep = Annotated[Origin, Depends(get_origin)]
+
+
+def _check_csrf(request: Request) -> None:
+    # Cookie-authenticated writes must prove they come from our own pages (double submit).
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
+    if not sent or sent != request.cookies.get(CSRF_COOKIE):
+        raise Forbidden("页面已过期或来源不明，请刷新页面后重试", "The page is stale or not ours (CSRF); reload and retry")
+
+
+def get_optional_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user from a bearer token or the page session cookie, if any."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return user_from_token(session=session, token=auth[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        user = user_from_token(session=session, token=cookie)
+        _check_csrf(request)
+        return user
+    return None
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    """The signed-in user, or 401."""
+    if user is None:
+        raise NotAuthenticated("请先登录", "Please sign in first")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def require_roles(*roles: Role):
+    """A dependency returning the current user if their role is one of ``roles``, else 403."""
+
+    def dependency(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                "您的角色无权进行此操作",
+                "Your role may not do this",
+            )
+        return user
+
+    return dependency
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]

@@ -1,0 +1,102 @@
+"""Every error leaves as RFC 9457 problem+json with Chinese and English text."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from civicgrid.errors import DomainError
+from civicgrid.web.i18n import request_lang
+
+log = logging.getLogger("civicgrid")
+PROBLEM = "application/problem+json"
+
+_HTTP_TEXT = {
+    400: ("请求格式有误", "Malformed request"),
+    401: ("请先登录", "Please sign in first"),
+    403: ("无权访问", "Forbidden"),
+    404: ("请求的地址不存在", "No such address"),
+    405: ("不支持该请求方法", "Method not allowed"),
+    406: ("不支持请求的格式", "Requested format not available"),
+    413: ("上传内容过大", "Upload too large"),
+    415: ("不支持的内容类型", "Unsupported content type"),
+    429: ("请求过于频繁", "Too many requests"),
+}
+
+
+def problem_response(request: Request, error: DomainError) -> JSONResponse:
+    """Render a DomainError for this request's language."""
+    body = error.problem(request_lang(request))
+    body["instance"] = request.url.path
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM)
+
+
+def _field_message(err: dict) -> tuple[str, str]:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+    kind = err.get("type", "")
+    en = f"{loc or 'input'}: {err.get('msg', 'invalid value')}"
+    zh_kinds = {
+        "missing": "缺少必填项",
+        "string_too_short": "内容太短",
+        "string_too_long": "内容太长",
+        "int_parsing": "应为整数",
+        "float_parsing": "应为数字",
+        "less_than_equal": "数值过大",
+        "greater_than_equal": "数值过小",
+        "enum": "取值不在允许范围内",
+        "literal_error": "取值不在允许范围内",
+        "json_invalid": "JSON 格式错误",
+        "model_attributes_type": "格式错误",
+        "datetime_from_date_parsing": "日期时间格式错误",
+        "datetime_parsing": "日期时间格式错误",
+        "date_from_datetime_parsing": "日期格式错误",
+        "value_error": "取值无效",
+        "string_pattern_mismatch": "格式不正确",
+    }
+    zh = f"{loc or '输入'}：{zh_kinds.get(kind, '取值无效')}"
+    return zh, en
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = []
+        for err in exc.errors():
+            zh, en = _field_message(err)
+            errors.append({"field": [str(p) for p in err.get("loc", ())], "message_zh": zh, "message_en": en})
+        detail_zh = "；".join(e["message_zh"] for e in errors[:5])
+        detail_en = "; ".join(e["message_en"] for e in errors[:5])
+        from civicgrid.errors import InvalidInput
+
+        return problem_response(request, InvalidInput(detail_zh, detail_en, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        zh, en = _HTTP_TEXT.get(exc.status_code, ("请求失败", "Request failed"))
+        err = DomainError(zh, en)
+        err.status = exc.status_code
+        err.type_slug = f"http-{exc.status_code}"
+        err.title_zh, err.title_en = zh, en
+        resp = problem_response(request, err)
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        err = DomainError("服务器内部错误，已记录，请稍后重试", "Internal error; it has been logged, please retry later")
+        err.status = 500
+        err.type_slug = "internal"
+        err.title_zh, err.title_en = "服务器错误", "Server error"
+        return problem_response(request, err)
