@@ -1,0 +1,8 @@
+"""Every table, imported once so Alembic and ``Base.metadata`` see the whole schema."""
+
+from civicgrid.audit.models import AuditEntry  # noqa: F401
+from civicgrid.auth.models import ApiKey, LoginAttempt, User  # noqa: F401
+from civicgrid.regions.models import GridMember, Region  # noqa: F401
+from civicgrid.units.models import Unit  # noqa: F401
+from civicgrid.events.models import Attachment, Case, Category, RoutingRule  # noqa: F401
+from civicgrid.notifications.models import Notification  # noqa: F401
