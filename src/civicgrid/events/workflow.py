@@ -50,7 +50,10 @@ CLOCK_RUNNING = frozenset({CaseState.REGISTERED, CaseState.DISPATCHED, CaseState
 
 
 class Guard(enum.StrEnum):
-    """Which relation between actor and case a transition needs."""
+    """Which relation between actor and case a transition needs.
+
+    Handlers act only on cases assigned to their unit, whatever the guard says.
+    """
 
     DESK = "desk"  # the case's desk (the centre currently owning it) is in the actor's subtree
     UNIT = "unit"  # the case is assigned to the actor's unit
@@ -130,12 +133,30 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("reopen", {S.CALLED_BACK}, S.ACCEPTED, {OP}, Guard.DESK, "不满意重办", "Reopen (unsatisfied)",
        note_required=True, clock=Clock.RESTART, condition="unsatisfied"),
     _t("close", {S.VERIFIED, S.CALLED_BACK}, S.CLOSED, {OP}, Guard.DESK, "结案", "Close"),
-    _t("escalate", ESCALATABLE, S.REGISTERED, {OP, GW, HD}, Guard.AREA, "上报", "Escalate",
+    # Escalation moves the case to the centre one level up: unregistered reports stay to be
+    # registered there; everything else waits there for a new dispatch.
+    _t("escalate", {S.REPORTED}, S.REPORTED, {OP, GW, HD}, Guard.AREA, "上报", "Escalate",
+       note_required=True, condition="level_above"),
+    _t("escalate", ESCALATABLE - {S.REPORTED}, S.REGISTERED, {OP, GW, HD}, Guard.AREA, "上报", "Escalate",
        note_required=True, clock=Clock.CLEAR_ACCEPT, condition="level_above"),
     _t("supervise", OPEN, None, {OP, LD}, Guard.HIGHER, "督办", "Supervise", note_required=True),
 )
 
-BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
+
+
+def find_transition(action: str, state: CaseState) -> Transition | None:
+    """The row for ``action`` fired from ``state``, if the table has one."""
+    for t in TRANSITIONS:
+        if t.action == action and state in t.sources:
+            return t
+    return None
+
+
+def action_labels(action: str) -> tuple[str, str]:
+    """The Chinese and English label of an action."""
+    t = next(t for t in TRANSITIONS if t.action == action)
+    return t.label_zh, t.label_en
 
 SATISFACTION = {
     "satisfied": ("满意", "Satisfied"),
