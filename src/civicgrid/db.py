@@ -63,6 +63,8 @@ def utcnow() -> dt.datetime:
 
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
+# Tests run every unit of work inside one outer transaction that they roll back afterwards.
+_test_session: Session | None = None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -105,6 +107,11 @@ def set_engine(engine: Engine | None) -> None:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """Open a session; commit if the block succeeds, roll back if it raises."""
+    if _test_session is not None:
+        # A savepoint stands in for the commit, so a failing request still rolls back alone.
+        with _test_session.begin_nested():
+            yield _test_session
+        return
     get_engine()
     assert _factory is not None
     session = _factory()
@@ -116,3 +123,14 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def test_session_scope(session: Session) -> Iterator[Session]:
+    """Route every unit of work to ``session`` (tests only; the caller rolls it back)."""
+    global _test_session
+    previous, _test_session = _test_session, session
+    try:
+        yield session
+    finally:
+        _test_session = previous

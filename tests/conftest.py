@@ -1,0 +1,103 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with CIVICGRID_TEST_DB=postgresql),
+a per-test session rolled back afterwards, an app client, and a small fictional city to work in."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from civicgrid import db as dbmod
+from civicgrid.migrations import upgrade
+from civicgrid.settings import get_settings
+
+PG_ADMIN_URL = os.environ.get("CIVICGRID_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_report_header(config):
+    return f"civicgrid test database: {os.environ.get('CIVICGRID_TEST_DB', 'sqlite')}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh, migrated database for this test run."""
+    kind = os.environ.get("CIVICGRID_TEST_DB", "sqlite")
+    os.environ["CIVICGRID_ENVIRONMENT"] = "test"
+    os.environ["CIVICGRID_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
+    os.environ["CIVICGRID_SCHEDULER_ENABLED"] = "false"
+    if kind == "postgresql":
+        name = f"civicgrid_test_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        admin = None
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    os.environ["CIVICGRID_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    upgrade(url)
+    yield url
+    dbmod.set_engine(None)
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = dbmod.make_engine(database_url)
+    dbmod.set_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A session inside an outer transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    with dbmod.test_session_scope(session):
+        yield session
+    session.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(session):
+    from civicgrid.app import create_app
+
+    return create_app(start_scheduler=False)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def world(session):
+    """A small fictional city with units, users of every role and the seeded categories."""
+    from tests.factories import build_world
+
+    return build_world(session)
+
+
+@pytest.fixture
+def as_user(client, world):
+    """``as_user('operator')`` → headers with a bearer token for that demo user."""
+    from civicgrid.auth.service import issue_token
+
+    def headers(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(world.users[name])}"}
+
+    return headers
