@@ -44,7 +44,8 @@ def test_national_day_week_2026_is_off_and_its_make_up_saturday_is_on():
     golden_week = days(dt.date(2026, 10, 1), dt.date(2026, 10, 7))
     assert all(not chinese_calendar.is_workday(d) for d in golden_week)  # the premise, from the source
     assert all(not CAL.is_workday(d) for d in golden_week)
-    make_up = [d for d in days(dt.date(2026, 9, 1), dt.date(2026, 10, 31)) if d.weekday() >= 5 and chinese_calendar.is_workday(d)]
+    autumn = days(dt.date(2026, 9, 1), dt.date(2026, 10, 31))
+    make_up = [d for d in autumn if d.weekday() >= 5 and chinese_calendar.is_workday(d)]
     assert make_up, "chinese_calendar lists make-up weekend days around National Day 2026"
     assert all(CAL.is_workday(d) for d in make_up)
     names = {s.day: s.name_zh for s in CAL.special_days(2026)}
@@ -53,9 +54,8 @@ def test_national_day_week_2026_is_off_and_its_make_up_saturday_is_on():
 
 
 def test_spring_festival_2026_make_up_saturdays():
-    saturdays = [
-        d for d in days(dt.date(2026, 1, 15), dt.date(2026, 3, 15)) if d.weekday() == 5 and chinese_calendar.is_workday(d)
-    ]
+    winter = days(dt.date(2026, 1, 15), dt.date(2026, 3, 15))
+    saturdays = [d for d in winter if d.weekday() == 5 and chinese_calendar.is_workday(d)]
     assert len(saturdays) >= 2
     for d in saturdays:
         assert CAL.is_workday(d)

@@ -57,10 +57,12 @@ class DaySource(enum.StrEnum):
 
     @property
     def label_zh(self) -> str:
+        """The source as shown to Chinese-speaking users."""
         return _SOURCE_LABELS[self][0]
 
     @property
     def label_en(self) -> str:
+        """The source as shown to English-speaking users."""
         return _SOURCE_LABELS[self][1]
 
 
