@@ -101,3 +101,16 @@ def as_user(client, world):
         return {"Authorization": f"Bearer {issue_token(world.users[name])}"}
 
     return headers
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Argon2id with minimal cost in tests: same algorithm, far less time per user created."""
+    from argon2 import PasswordHasher
+
+    from civicgrid.auth import passwords
+
+    saved = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = saved
