@@ -26,7 +26,18 @@ def _routers():
     from civicgrid.units.routes import router as units
 
     routers = [auth, cases, event_config, units, notifications, calendar]
-    for optional in ("civicgrid.regions.routes", "civicgrid.open311.routes", "civicgrid.web.pages"):
+    optional_domains = (
+        "civicgrid.regions.routes",
+        "civicgrid.open311.routes",
+        "civicgrid.people.routes",
+        "civicgrid.mediation.routes",
+        "civicgrid.petitions.routes",
+        "civicgrid.dashboard.routes",
+        "civicgrid.assessment.routes",
+        "civicgrid.reports.routes",
+        "civicgrid.web.pages",
+    )
+    for optional in optional_domains:
         try:
             module = __import__(optional, fromlist=["router"])
         except ModuleNotFoundError as exc:

@@ -19,8 +19,8 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``."""
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
+    """Apply migrations up to ``revision`` (default: every domain's head; domains branch from 0001)."""
     command.upgrade(alembic_config(url), revision)
 
 
