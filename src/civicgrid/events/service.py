@@ -259,7 +259,7 @@ def _apply(*, session: Session, actor: User | None, origin: Origin, case: Case, 
         _notify_case(session, desk_operators(session=session, desk_region_id=case.desk_region_id), "resolved",
                      case, "处置完毕待核查", "Resolved, to verify")
     elif a == "request_extension":
-        if not params.extension_days:
+        if params.extension_days is None or not 1 <= params.extension_days <= 30:
             raise InvalidInput("请填写延期天数（1–30 个工作日）", "Give the extension in working days (1–30)")
         case.extension_days_requested = params.extension_days
         _notify_case(session, desk_operators(session=session, desk_region_id=case.desk_region_id), "extension",
