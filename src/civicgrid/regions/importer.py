@@ -446,9 +446,11 @@ def check_tree(
 
     # 2. Codes already stored under another parent: import never moves a region in the tree
     #    (its path, and every record filed under it, would silently change).
+    moved: set[str] = set()
     for row in unique:
         stored = known.get(row.code)
         if stored is not None and stored.parent_code != row.parent_code:
+            moved.add(row.code)
             problems.append(
                 problem(
                     "duplicate_code_db",
@@ -478,6 +480,9 @@ def check_tree(
                     related_code=row.parent_code,
                 )
             )
+
+    # Geometry checks below would only repeat a wrong parent as overlaps: leave such rows out.
+    unique = [row for row in unique if row.code not in moved]
 
     # 4. Children inside parents (with tolerance), including stored children of re-imported parents.
     def parent_geom(code: str | None) -> BaseGeometry | None:
@@ -593,14 +598,16 @@ def _overlap_problems(shapes: list[_Shape]) -> list[ImportProblem]:
             a, b = b, a
         proj = projection_for(a.geom)
         m2 = ov * proj.kx * proj.ky
-        where_zh = f"features[{b.index}]（代码 {b.code}）" if b.index is not None else f"系统中已有的 {b.code}"
-        where_en = f"features[{b.index}] (code {b.code})" if b.index is not None else f"the stored region {b.code}"
+        if b.index is not None:
+            where_zh, where_en = f"同级要素 features[{b.index}]（代码 {b.code}）", f"its sibling features[{b.index}] (code {b.code})"
+        else:
+            where_zh, where_en = f"系统中已有的同级区域 {b.code} ", f"the stored sibling region {b.code}"
         problems.append(
             problem(
                 "sibling_overlap",
-                f"与同级的{where_zh}重叠约 {m2:,.0f} 平方米（占较小者的 {_pct(s)}，允许 "
+                f"与{where_zh}重叠约 {m2:,.0f} 平方米（占较小者的 {_pct(s)}，允许 "
                 f"{_pct(OVERLAP_TOLERANCE)}）：请修正两者的公共边界",
-                f"Overlaps its sibling {where_en} by about {m2:,.0f} m² ({_pct(s)} of the smaller one; "
+                f"Overlaps {where_en} by about {m2:,.0f} m² ({_pct(s)} of the smaller one; "
                 f"allowed {_pct(OVERLAP_TOLERANCE)}): fix their shared boundary",
                 index=a.index,
                 code=a.code,
