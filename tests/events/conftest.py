@@ -191,3 +191,27 @@ class Loop:
 @pytest.fixture
 def loop(session, world) -> Loop:
     return Loop(session, world)
+
+
+def add_working_time(start: dt.datetime, seconds: float) -> dt.datetime:
+    """``start`` plus ``seconds`` of working time, walking day by day over chinese_calendar."""
+    cur = start.astimezone(SHANGHAI)
+    remaining = dt.timedelta(seconds=seconds)
+    while True:
+        day_end = dt.datetime.combine(cur.date() + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        if chinese_calendar.is_workday(cur.date()):
+            if remaining <= day_end - cur:
+                return cur + remaining
+            remaining -= day_end - cur
+        cur = day_end
+
+
+def working_time_between(a: dt.datetime, b: dt.datetime) -> float:
+    """Seconds of working time from ``a`` to ``b``, walking day by day over chinese_calendar."""
+    cur, end, total = a.astimezone(SHANGHAI), b.astimezone(SHANGHAI), dt.timedelta()
+    while cur < end:
+        day_end = dt.datetime.combine(cur.date() + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        if chinese_calendar.is_workday(cur.date()):
+            total += min(day_end, end) - cur
+        cur = day_end
+    return total.total_seconds()
