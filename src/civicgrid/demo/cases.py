@@ -285,7 +285,8 @@ class _Walker:
                        params=ActionParams(**params), now=at)
             return True
 
-        if master_id is not None:
+        master = self.session.get(Case, master_id) if master_id is not None else None
+        if master is not None and master.state not in (CaseState.MERGED, CaseState.REJECTED):
             step(desk, "merge", self._hours(0.2, 4), master_id=master_id, note="重复反映，合并办理")
             return
         if plan.reject:
@@ -405,6 +406,12 @@ def state_counts(*, session: Session) -> dict[str, int]:
     """Cases per state (for the demo's summary)."""
     rows = session.execute(select(Case.state, func.count()).group_by(Case.state)).all()
     return {state.value: n for state, n in sorted(rows, key=lambda r: -r[1])}
+
+
+def overdue_count(*, session: Session) -> int:
+    """Open cases flagged overdue."""
+    return session.scalar(select(func.count()).select_from(Case).where(
+        Case.overdue.is_(True), Case.state.not_in([CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED]))) or 0
 
 
 # ---------------------------------------------------------------------------------------

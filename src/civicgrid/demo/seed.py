@@ -139,6 +139,7 @@ class DemoReport:
     rules: int = 0
     cases: int = 0
     case_states: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     rows_per_second: float | None = None
     skipped: list[str] = field(default_factory=list)
@@ -207,6 +208,7 @@ def build_demo(
         report.cases = case_history.walk_history(session=session, city=city, n=n, rng=rng, log=log)
     report.timings["cases"] = time.perf_counter() - t0
     report.case_states = case_history.state_counts(session=session)
+    report.overdue = case_history.overdue_count(session=session)
     return report
 
 
@@ -285,8 +287,10 @@ def _create_rules(session: Session, city: DemoCity) -> int:
 def _create_people(session: Session, city: DemoCity, rng: np.random.Generator, scale: str) -> list[Login]:
     """Showcase users (real ``create_user``, printed) and the staff behind every desk and unit."""
     d1 = city.districts[0]
-    s1 = next(s for s in city.streets if s.parent_id == d1.id)
-    c1 = next(c for c in city.communities if c.parent_id == s1.id)
+    # The showcase desk is an urban community (社区) of the central district, if it has one.
+    in_d1 = [c for c in city.communities if c.path.startswith(d1.path)]
+    c1 = next((c for c in in_d1 if c.name_zh.endswith("社区")), in_d1[0])
+    s1 = city.region(c1.parent_id)
     g1 = next(g for g in city.grids if g.parent_id == c1.id)
     logins: list[Login] = []
 
