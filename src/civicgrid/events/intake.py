@@ -10,13 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
-from civicgrid.errors import Forbidden, InvalidInput
+from civicgrid.errors import Conflict, Forbidden, InvalidInput
 from civicgrid.events.models import Case, Category, Channel
 from civicgrid.events.routing import route
 from civicgrid.events.schemas import CaseCreate
+from civicgrid.events.scope import visible_cases
 from civicgrid.events.workflow import CaseState
 from civicgrid.notifications.service import desk_operators, notify
 from civicgrid.regions import service as regions
@@ -33,6 +35,20 @@ def _find_existing(session: Session, channel: Channel, key: str | None) -> Case 
     if not key:
         return None
     return session.scalar(select(Case).where(Case.channel == channel, Case.idempotency_key == key))
+
+
+def _replay(session: Session, actor: User | None, case: Case) -> Case:
+    """The case a repeated client key names, but only for its first sender or someone who may see it."""
+    if actor is None or session.scalar(visible_cases(actor).where(Case.id == case.id)) is not None:
+        return case
+    first_sender = session.scalar(
+        select(AuditEntry.actor_id).where(AuditEntry.entity == "case", AuditEntry.entity_id == str(case.id),
+                                          AuditEntry.action == "intake")
+    )
+    if first_sender == actor.id:
+        return case
+    # Someone else's key: refuse without showing whose case it is.
+    raise Conflict("该 client_key 已被另一条上报使用，请换一个", "This client_key was used by another report; use a new one")
 
 
 def _category(session: Session, code: str) -> Category:
@@ -115,7 +131,7 @@ def intake_case(
     """Accept a report from any channel; returns (case, created). The same client key returns the same case."""
     existing = _find_existing(session, data.channel, data.client_key)
     if existing is not None:
-        return existing, False
+        return _replay(session, actor, existing), False
     now = utcnow()
     if data.received_at is not None and data.received_at > now + dt.timedelta(minutes=5):
         raise InvalidInput("接报时间不能晚于当前时间", "received_at cannot be in the future")
@@ -173,7 +189,7 @@ def intake_case(
     except IntegrityError:
         existing = _find_existing(session, data.channel, data.client_key)
         if existing is not None:
-            return existing, False
+            return _replay(session, actor, existing), False
         raise
     case.number = case_number(case, get_settings().timezone)
     record(
