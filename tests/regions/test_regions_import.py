@@ -345,3 +345,24 @@ def test_shrinking_a_parent_around_stored_children_is_refused(geo_session):
     (err,) = raised.value.extra["errors"]
     assert (err["kind"], err["code"], err["related_code"]) == ("existing_child_outside", COMMUNITY, GRID2)
     assert service.region_by_code(session=geo_session, code=COMMUNITY).area_m2 == pytest.approx(2_222_000, rel=0.01)
+
+
+# --- docs stay in step -----------------------------------------------------------------------------
+
+
+def test_every_problem_kind_is_declared_and_documented():
+    import pathlib
+    import re
+
+    from civicgrid.regions import geometry, importer
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    source = pathlib.Path(importer.__file__).read_text() + pathlib.Path(geometry.__file__).read_text()
+    raised = set(re.findall(r'(?:problem|fail|GeometryProblem)\(\s*"([a-z_]+)"', source))
+    raised |= set(re.findall(r'kind = "([a-z_]+)" if .* else "([a-z_]+)"', source)[0])
+    assert raised == set(importer.PROBLEM_KINDS)
+    docs = (root / "docs" / "grids.md").read_text()
+    missing = [kind for kind in importer.PROBLEM_KINDS if f"| `{kind}` |" not in docs]
+    assert missing == []
+    for zh, en in importer.PROBLEM_KINDS.values():
+        assert zh and en and zh != en

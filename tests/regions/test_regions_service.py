@@ -162,3 +162,13 @@ def test_grid_index_is_cached_until_grids_change(city):
     extra.active = False
     city.flush()
     assert service.locate_point(session=city, lon=LON0 + 0.005, lat=LAT0 + 0.008).grid_id is None
+
+
+def test_a_grid_stored_without_a_usable_polygon_does_not_break_lookup(city):
+    community = service.region_by_code(session=city, code=COMMUNITY)
+    city.add(Region(code=COMMUNITY + "009", name_zh="第9网格", level=RegionLevel.GRID, parent_id=community.id,
+                    path=community.path + COMMUNITY + "009/", geometry={"type": "Polygon", "coordinates": "broken"}))
+    city.flush()
+    g1 = service.region_by_code(session=city, code=GRID1)
+    assert service.locate_point(session=city, lon=LON0 + 0.002, lat=LAT0 + 0.005).grid_id == g1.id
+    assert len(service.get_grid_index(city)) == 2

@@ -31,6 +31,42 @@ OVERLAP_TOLERANCE = 0.01
 GRID_LEVELS = (RegionLevel.GRID, RegionLevel.MICRO_GRID)
 _MISSING = object()
 
+# Every kind of problem an import can report, with a short label in both languages
+# (docs/grids.md explains each; a test keeps the two in step).
+PROBLEM_KINDS: dict[str, tuple[str, str]] = {
+    "not_feature_collection": ("不是 FeatureCollection", "Not a FeatureCollection"),
+    "no_features": ("没有要素", "No features"),
+    "crs_unsupported": ("坐标系不是 WGS84 经纬度", "Coordinates not WGS84 lon/lat"),
+    "feature_invalid": ("要素格式错误", "Malformed feature"),
+    "code_missing": ("缺少代码", "Code missing"),
+    "code_format": ("代码格式错误", "Malformed code"),
+    "level_unknown": ("层级名称无效", "Unknown level"),
+    "level_mismatch": ("层级与代码不符", "Level contradicts the code"),
+    "parent_code_format": ("上级代码格式错误", "Malformed parent code"),
+    "parent_mismatch": ("上级代码与代码结构不符", "Parent code contradicts the code"),
+    "name_missing": ("缺少名称", "Name missing"),
+    "name_too_long": ("名称过长", "Name too long"),
+    "name_en_invalid": ("英文名称无效", "Invalid English name"),
+    "special_unknown": ("专属网格类型无效", "Unknown special-grid kind"),
+    "special_not_grid": ("非网格不能设为专属网格", "Special kind on a non-grid"),
+    "population_invalid": ("人口数无效", "Invalid population"),
+    "geometry_missing": ("缺少边界", "Boundary missing"),
+    "geometry_type": ("几何类型不是面", "Geometry is not a polygon"),
+    "geometry_coordinates": ("坐标结构错误", "Malformed coordinates"),
+    "ring_too_short": ("环的点数不足", "Ring too short"),
+    "ring_unclosed": ("环未闭合", "Ring not closed"),
+    "coordinate_range": ("坐标超出经纬度范围", "Coordinates out of lon/lat range"),
+    "geometry_empty": ("面积为零", "Zero area"),
+    "self_intersection": ("边界自相交", "Self-intersection"),
+    "invalid_geometry": ("多边形无效", "Invalid polygon"),
+    "duplicate_code": ("文件内代码重复", "Code repeated in the file"),
+    "duplicate_code_db": ("代码已在其他上级下存在", "Code stored under another parent"),
+    "unknown_parent": ("上级不存在", "Unknown parent"),
+    "outside_parent": ("超出上级边界", "Outside its parent"),
+    "existing_child_outside": ("已有下级超出新边界", "Stored child outside the new boundary"),
+    "sibling_overlap": ("与同级重叠", "Overlaps a sibling"),
+}
+
 
 # ---------------------------------------------------------------------------------------
 # Division codes (统计用区划代码 + grid suffixes)
@@ -405,6 +441,7 @@ class _Shape:
 
 
 def _pct(x: float) -> str:
+    """A share as a percentage with one decimal."""
     return f"{100.0 * x:.1f}%"
 
 

@@ -6,12 +6,15 @@ Plain functions taking a ``session``; none of them commits (the caller's unit of
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import shapely
+import shapely.errors
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -37,6 +40,8 @@ from civicgrid.regions.importer import (
 from civicgrid.regions.models import GRID_DUTIES, GridMember, Region, RegionLevel, subtree_range
 from civicgrid.regions.schemas import ImportReport, RegionTreeNode
 from civicgrid.settings import get_settings
+
+log = logging.getLogger("civicgrid.regions")
 
 # Large IN (...) lists are sent in chunks: SQLite caps bound parameters per statement.
 _CHUNK = 5_000
@@ -208,7 +213,18 @@ def _build_grid_index(session: Session) -> GridIndex:
             Region.level.in_(list(GRID_LEVELS)), Region.geometry.is_not(None), Region.active.is_(True)
         )
     ).all()
-    items = [(rid, geometry_from_geojson(geometry)) for rid, _, geometry in rows]
+    items = []
+    for rid, _, geometry in rows:
+        # A JSON 'null' or a polygon some other writer stored badly must not take point
+        # lookup down for the whole city: skip it and say which grid it is.
+        try:
+            geom = geometry_from_geojson(geometry) if geometry else None
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError):
+            geom = None
+        if geom is None or geom.is_empty:
+            log.warning("grid %s has no usable polygon; it is left out of point lookup", rid)
+            continue
+        items.append((rid, geom))
     # Micro-grids lie inside grids: a point in both belongs to the finer one.
     depth = {rid: 1 for rid, level, _ in rows if level == RegionLevel.MICRO_GRID}
     return GridIndex(items, depth=depth)
@@ -256,6 +272,7 @@ def locate_points(*, session: Session, lons: Sequence[float], lats: Sequence[flo
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """Slices of at most _CHUNK values."""
     for i in range(0, len(values), _CHUNK):
         yield values[i : i + _CHUNK]
 
@@ -267,11 +284,13 @@ def _parent_code_of(path: str) -> str | None:
 
 
 def _known(region: Region, *, with_geometry: bool = True) -> KnownRegion:
+    """What the checks need to know about a stored region (its polygon only when asked)."""
     geom = geometry_from_geojson(region.geometry) if with_geometry and region.geometry else None
     return KnownRegion(region.id, region.code, region.level, _parent_code_of(region.path), region.path, geom)
 
 
 def _load_by_codes(session: Session, codes: Iterable[str]) -> dict[str, Region]:
+    """Stored regions by code, for the given codes."""
     found: dict[str, Region] = {}
     for chunk in _chunks(sorted(set(codes))):
         for region in session.scalars(select(Region).where(Region.code.in_(chunk))):
@@ -317,6 +336,7 @@ def _values(row: FeatureRow) -> dict[str, Any]:
 
 
 def _changes(region: Region, values: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``values`` that differs from what is stored (empty: an unchanged feature)."""
     return {k: v for k, v in values.items() if getattr(region, k) != v}
 
 
@@ -354,7 +374,8 @@ def import_geojson(
             return report
         raise InvalidInput(
             f"GeoJSON 导入未通过校验：共 {len(problems)} 个问题，未写入任何数据。请按 errors 逐条修正后重新导入",
-            f"The GeoJSON import failed validation with {len(problems)} problems; nothing was written. "
+            f"The GeoJSON import failed validation with {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
+            "nothing was written. "
             "Fix each entry in errors and import again",
             errors=[p.model_dump() for p in problems],
         )
