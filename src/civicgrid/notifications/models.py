@@ -38,4 +38,6 @@ KINDS = {
     "escalated": ("上报", "Escalated"),
     "extension": ("延期申请", "Extension request"),
     "resolved": ("待核查", "Awaiting verification"),
+    "visit_missed": ("走访逾期", "Care visit missed"),
+    "care_case": ("重点人员涉事", "Case involves a person under care"),
 }
