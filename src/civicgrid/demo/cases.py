@@ -525,7 +525,9 @@ def bulk_history(
             )
             last_in_grid[grid.id] = case_id
             rows.append(row)
-        session.execute(insert(Case), rows)
+        # The table, not the mapped class: the ORM's bulk path leaves NULLs out of each row,
+        # which splits a batch into one statement per distinct NULL pattern (~1,300 rows/s).
+        session.execute(insert(Case.__table__), rows)
         written += m
         next_id += m
         rate = written / (time.perf_counter() - t_start)
