@@ -7,3 +7,7 @@ from civicgrid.units.models import Unit  # noqa: F401
 from civicgrid.events.models import Attachment, Case, Category, RoutingRule  # noqa: F401
 from civicgrid.notifications.models import Notification  # noqa: F401
 from civicgrid.calendar.models import CalendarDay  # noqa: F401
+from civicgrid.assessment.models import (  # noqa: F401
+    AssessmentScheme, PointCursor, PointEntry, PointRule, ResponsibilityItem,
+)
+from civicgrid.reports.models import MonthlyReport  # noqa: F401

@@ -31,4 +31,8 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id", "id"),
+        # Event counts per period (dispatches, returns) and the points job (migration 0003_assessment).
+        Index("ix_audit_action_at", "action", "at"),
+    )

@@ -207,6 +207,13 @@ class Case(Base):
         Index("ix_case_received", "received_at"),
         Index("ix_case_category_received", "category_id", "received_at"),
         Index("ix_case_merged_into", "merged_into_id"),
+        # Assessment and dashboard cohorts (migration 0003_assessment): one index per period timestamp,
+        # and open cases by state within a region (the live counters, index-only).
+        Index("ix_case_registered_at", "registered_at"),
+        Index("ix_case_finish_due_at", "finish_due_at"),
+        Index("ix_case_resolved_at", "resolved_at"),
+        Index("ix_case_closed_at", "closed_at"),
+        Index("ix_case_state_region_overdue", "state", "region_path", "overdue"),
     )
 
 

@@ -1,0 +1,1 @@
+"""Assessment (考核): KPIs from the case history, composite scores and rankings, grid-worker points, responsibility lists."""

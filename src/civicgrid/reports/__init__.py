@@ -1,0 +1,1 @@
+"""Monthly reports per region (Excel and PDF), generated on schedule and on demand."""
