@@ -7,7 +7,18 @@ from civicgrid.units.models import Unit  # noqa: F401
 from civicgrid.events.models import Attachment, Case, Category, RoutingRule  # noqa: F401
 from civicgrid.notifications.models import Notification  # noqa: F401
 from civicgrid.calendar.models import CalendarDay  # noqa: F401
+from civicgrid.people.models import (  # noqa: F401
+    Building, CareRecord, CareType, Caretaker, CaseInvolvement, Household, House, ImportBatch, ImportRow,
+    Organisation, Person, Place, PlaceInspection, ReviewItem, RiskColour, RiskRule, Tenancy, Thing, Visit,
+)
 from civicgrid.assessment.models import (  # noqa: F401
     AssessmentScheme, PointCursor, PointEntry, PointRule, ResponsibilityItem,
 )
 from civicgrid.reports.models import MonthlyReport  # noqa: F401
+from civicgrid.mediation.models import (  # noqa: F401
+    Agreement, Campaign, CampaignCommunity, CampaignItem, Dispute, DisputeParty, DisputeType, FollowUp,
+    MediationOrg, MediationSession, Mediator, Obligation,
+)
+from civicgrid.petitions.models import (  # noqa: F401
+    HigherLevelVisit, Petition, PetitionLink, Petitioner, PetitionSubject,
+)

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "civicgrid-demo-secret-change-me"
+DEFAULT_DATA_KEY = "civicgrid-demo-data-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,22 @@ class Settings(BaseSettings):
     grid_snap_tolerance_m: float = Field(
         50.0, description="A point outside every grid snaps to the nearest grid within this distance."
     )
+    data_key: str = Field(
+        DEFAULT_DATA_KEY,
+        description="Encrypts ID numbers and phones at rest and keys their lookup hashes (people domain).",
+    )
+    people_match_merge_score: float = Field(
+        0.9, description="Import matching: a candidate scoring at least this is merged automatically..."
+    )
+    people_match_review_score: float = Field(
+        0.6, description="...one scoring at least this (but below the merge score) goes to the review queue."
+    )
+    people_import_max_bytes: int = Field(
+        200_000_000, description="Largest base-data import file accepted through the web, in bytes."
+    )
+    care_visit_grace_hours: int = Field(
+        24, description="A care visit counts as missed this many hours after it was due."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
@@ -48,6 +65,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CIVICGRID_SECRET_KEY must be set to a private value in production "
                 "(生产环境必须设置 CIVICGRID_SECRET_KEY)"
+            )
+        if self.environment == "production" and self.data_key == DEFAULT_DATA_KEY:
+            raise ValueError(
+                "CIVICGRID_DATA_KEY must be set to a private value in production "
+                "(生产环境必须设置 CIVICGRID_DATA_KEY)"
             )
         return self
 

@@ -1,0 +1,427 @@
+"""People under care (重点人群): types, care records, caretakers, visit schedules, visit log, alerts.
+
+The visit interval depends on the type and the person's risk colour (``CareType.visit_days``);
+``scan_visits`` (run by the scheduler and the CLI) alerts the caretakers and the community
+centre once per missed due date, so running it twice sends nothing twice. A case that
+involves a person under care is flagged to their caretakers (``link_case_person``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from civicgrid.audit.service import Origin, record
+from civicgrid.auth.models import Role, User
+from civicgrid.db import unit_of_work, utcnow
+from civicgrid.errors import Conflict, InvalidInput, not_found
+from civicgrid.events.models import Case
+from civicgrid.events.scope import case_scope
+from civicgrid.notifications.service import notify
+from civicgrid.people import access, risk
+from civicgrid.people.models import (
+    CARE_LEVELS,
+    CARETAKER_KINDS,
+    CareRecord,
+    CareType,
+    Caretaker,
+    CaseInvolvement,
+    Colour,
+    Person,
+    Visit,
+)
+from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
+from civicgrid.people.service import get_person, seal_phone
+from civicgrid.regions.models import Region, RegionLevel
+from civicgrid.settings import get_settings
+
+log = logging.getLogger("civicgrid.care")
+ORIGIN = Origin("scheduler")
+
+# Days between visits by colour, unless the type says otherwise.
+DEFAULT_VISIT_DAYS = {"red": 7, "orange": 15, "yellow": 30, "blue": 60, "green": 90}
+
+# (code, parent, 中文, English, visit days by colour or None for the default)
+DEFAULT_TYPES: list[tuple[str, str | None, str, str, dict[str, int] | None]] = [
+    ("community_correction", None, "社区矫正对象", "Community correction", {"red": 7, "orange": 7, "yellow": 15, "blue": 30, "green": 30}),
+    ("released_prisoner", None, "刑满释放人员", "Released prisoner", None),
+    ("drug_rehab", None, "社区戒毒康复人员", "Drug user in community rehabilitation", {"red": 7, "orange": 15, "yellow": 15, "blue": 30, "green": 60}),
+    ("mental_illness", None, "严重精神障碍患者", "Severe mental illness", {"red": 7, "orange": 14, "yellow": 30, "blue": 30, "green": 90}),
+    ("hiv_risk", None, "艾滋病危险人员", "HIV-risk person", None),
+    ("key_youth", None, "重点青少年", "Key youth", None),
+    ("key_youth_idle", "key_youth", "闲散青少年", "Idle youth", None),
+    ("key_youth_misconduct", "key_youth", "有不良行为青少年", "Youth with misconduct", None),
+    ("key_youth_vagrant", "key_youth", "流浪乞讨未成年人", "Vagrant or begging minor", None),
+    ("key_youth_prisoner_child", "key_youth", "服刑人员未成年子女", "Minor child of a prisoner", None),
+    ("key_youth_rural_left_behind", "key_youth", "农村留守儿童", "Rural left-behind child", None),
+    ("left_behind_child", None, "留守儿童", "Left-behind child", None),
+    ("empty_nest_elderly", None, "空巢老人", "Empty-nest elderly", None),
+    ("solitary_elderly", None, "独居老人", "Solitary elderly", None),
+    ("hardship_family", None, "困难家庭", "Family in hardship", None),
+]
+
+
+def seed_care_types(*, session: Session) -> int:
+    """Insert the default care types that are missing; returns how many were added."""
+    have = set(session.scalars(select(CareType.code)))
+    added = 0
+    for sort, (code, parent, zh, en, days) in enumerate(DEFAULT_TYPES):
+        if code in have:
+            continue
+        session.add(CareType(code=code, parent_code=parent, name_zh=zh, name_en=en,
+                             visit_days=days or dict(DEFAULT_VISIT_DAYS), sort=sort, active=True))
+        added += 1
+        session.flush()
+    return added
+
+
+def care_types(*, session: Session) -> list[CareType]:
+    """The active care types, parents before their sub-types."""
+    return list(session.scalars(select(CareType).where(CareType.active.is_(True)).order_by(CareType.sort, CareType.code)))
+
+
+def visit_interval(care_type: CareType | None, colour: str) -> dt.timedelta:
+    """Time between visits for a type at a colour."""
+    days = (care_type.visit_days if care_type else None) or {}
+    return dt.timedelta(days=int(days.get(colour, DEFAULT_VISIT_DAYS.get(colour, 30))))
+
+
+def plan_next_visit(*, session: Session, care: CareRecord) -> None:
+    """Set the next due visit from the last visit (or the start) and the current colour."""
+    if not care.active:
+        care.next_visit_due = None
+        return
+    base = care.last_visit_at or dt.datetime.combine(care.started_on, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    care.next_visit_due = base + visit_interval(session.get(CareType, care.type_code), care.colour)
+    care.visit_overdue = care.next_visit_due + _grace() <= utcnow()
+
+
+def _grace() -> dt.timedelta:
+    return dt.timedelta(hours=get_settings().care_visit_grace_hours)
+
+
+def visible_care(actor: User):
+    """``select(CareRecord)`` limited to the actor's area (and refused to roles without care access)."""
+    access.require(actor, "care_read")
+    return select(CareRecord).where(access.scope(CareRecord.region_path, actor))
+
+
+def get_care(*, session: Session, actor: User, care_id: int) -> CareRecord:
+    """One care record in the actor's area, or NotFound."""
+    care = session.scalar(visible_care(actor).where(CareRecord.id == care_id))
+    if care is None:
+        raise not_found("重点人员管控记录", "Care record", care_id)
+    return care
+
+
+def start_care(*, session: Session, actor: User, origin: Origin, person_id: int, data: CareCreate) -> CareRecord:
+    """Put a person under care of a type and level, with the reason; the first visit is planned."""
+    access.require(actor, "care_write")
+    person = get_person(session=session, actor=actor, person_id=person_id)
+    care_type = session.get(CareType, data.type_code)
+    if care_type is None or not care_type.active:
+        raise InvalidInput(f"重点人群类型 {data.type_code!r} 不存在", f"Unknown care type {data.type_code!r}")
+    if data.level not in CARE_LEVELS:
+        raise InvalidInput(f"管控等级 {data.level!r} 无效", f"Unknown care level {data.level!r}", allowed=list(CARE_LEVELS))
+    if session.scalar(select(CareRecord.id).where(CareRecord.person_id == person.id, CareRecord.type_code == data.type_code,
+                                                  CareRecord.active.is_(True))) is not None:
+        raise Conflict(f"{person.name} 已在{care_type.name_zh}管控中", f"{person.name} is already under care as {care_type.name_en}")
+    care = CareRecord(person_id=person.id, type_code=care_type.code, level=data.level, colour=Colour.GREEN.value,
+                      active=True, started_on=data.started_on or utcnow().date(), start_reason=data.reason,
+                      region_id=person.region_id, region_path=person.region_path, grid_id=person.grid_id)
+    session.add(care)
+    person.under_care = True
+    session.flush()
+    plan_next_visit(session=session, care=care)
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="start",
+           note=data.reason, after={"person_id": person.id, "type": care.type_code, "level": care.level,
+                                    "started_on": care.started_on.isoformat()})
+    risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+    return care
+
+
+def change_level(*, session: Session, actor: User, origin: Origin, care_id: int, data: CareChange) -> CareRecord:
+    """Change the care level with a reason (kept in the history); the colour is recomputed."""
+    access.require(actor, "care_write")
+    care = get_care(session=session, actor=actor, care_id=care_id)
+    if not care.active:
+        raise Conflict("该管控记录已结束", "This care record has ended")
+    if data.level not in CARE_LEVELS:
+        raise InvalidInput(f"管控等级 {data.level!r} 无效", f"Unknown care level {data.level!r}", allowed=list(CARE_LEVELS))
+    before = care.level
+    care.level = data.level
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="level",
+           from_state=before, to_state=care.level, note=data.reason)
+    risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+    return care
+
+
+def end_care(*, session: Session, actor: User, origin: Origin, care_id: int, data: CareEnd) -> CareRecord:
+    """End care with a reason (released from correction, moved away, recovered…)."""
+    access.require(actor, "care_write")
+    care = get_care(session=session, actor=actor, care_id=care_id)
+    if not care.active:
+        raise Conflict("该管控记录已结束", "This care record has already ended")
+    care.active, care.ended_on, care.end_reason = False, data.ended_on or utcnow().date(), data.reason
+    care.next_visit_due, care.visit_overdue = None, False
+    person = session.get(Person, care.person_id)
+    session.flush()
+    if person is not None:
+        person.under_care = session.scalar(select(CareRecord.id).where(
+            CareRecord.person_id == person.id, CareRecord.active.is_(True))) is not None
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="end",
+           note=data.reason, after={"ended_on": care.ended_on.isoformat()})
+    risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+    return care
+
+
+def add_caretaker(*, session: Session, actor: User, origin: Origin, care_id: int, data: CaretakerCreate) -> Caretaker:
+    """Assign a caretaker: a user (grid worker, police, social worker) or a family member by name."""
+    access.require(actor, "care_write")
+    care = get_care(session=session, actor=actor, care_id=care_id)
+    if data.kind not in CARETAKER_KINDS:
+        raise InvalidInput(f"帮扶人类型 {data.kind!r} 无效", f"Unknown caretaker kind {data.kind!r}",
+                           allowed=list(CARETAKER_KINDS))
+    name = (data.name or "").strip()
+    if data.user_id is not None:
+        user = session.get(User, data.user_id)
+        if user is None or not user.active or not care.region_path.startswith(user.scope_path) and not user.scope_path.startswith(care.region_path):
+            raise InvalidInput("帮扶人须是本辖区的在岗用户", "A caretaker user must be active and work in this area")
+        name = name or user.display_name
+        if session.scalar(select(Caretaker.id).where(Caretaker.care_id == care.id, Caretaker.user_id == user.id,
+                                                     Caretaker.active.is_(True))) is not None:
+            raise Conflict(f"{user.display_name} 已是帮扶人", f"{user.display_name} is already a caretaker")
+    if not name:
+        raise InvalidInput("请填写帮扶人姓名或选择用户", "Give the caretaker's name or choose a user")
+    phone = seal_phone(data.phone)
+    if data.is_primary:
+        session.execute(update(Caretaker).where(Caretaker.care_id == care.id).values(is_primary=False))
+    caretaker = Caretaker(care_id=care.id, kind=data.kind, user_id=data.user_id, name=name,
+                          phone_cipher=phone.cipher, phone_masked=phone.masked, is_primary=data.is_primary, active=True)
+    session.add(caretaker)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="add_caretaker",
+           after={"caretaker_id": caretaker.id, "kind": data.kind, "user_id": data.user_id, "name": name,
+                  "primary": data.is_primary})
+    return caretaker
+
+
+def remove_caretaker(*, session: Session, actor: User, origin: Origin, caretaker_id: int) -> Caretaker:
+    """Relieve a caretaker (kept in the history)."""
+    access.require(actor, "care_write")
+    caretaker = session.get(Caretaker, caretaker_id)
+    if caretaker is None:
+        raise not_found("帮扶人", "Caretaker", caretaker_id)
+    get_care(session=session, actor=actor, care_id=caretaker.care_id)
+    caretaker.active = False
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=caretaker.care_id,
+           action="remove_caretaker", before={"caretaker_id": caretaker.id, "name": caretaker.name})
+    return caretaker
+
+
+def caretakers(*, session: Session, care_id: int) -> list[Caretaker]:
+    """The active caretakers of a care record, primary first."""
+    return list(session.scalars(select(Caretaker).where(Caretaker.care_id == care_id, Caretaker.active.is_(True))
+                                .order_by(Caretaker.is_primary.desc(), Caretaker.id)))
+
+
+def log_visit(*, session: Session, actor: User, origin: Origin, care_id: int, data: VisitCreate) -> Visit:
+    """Log a visit (time, place and position, findings, next step); the next one is planned."""
+    access.require(actor, "visit")
+    care = get_care(session=session, actor=actor, care_id=care_id)
+    if not care.active:
+        raise Conflict("该管控记录已结束，不能再登记走访", "This care record has ended; no more visits")
+    now = utcnow()
+    at = data.at or now
+    if at.tzinfo is None:
+        raise InvalidInput("走访时间须带时区", "The visit time needs a time zone")
+    if at > now + dt.timedelta(minutes=5):
+        raise InvalidInput("走访时间不能晚于现在", "A visit cannot be in the future")
+    if (data.lat is None) != (data.lon is None):
+        raise InvalidInput("经纬度须同时填写", "Give both latitude and longitude, or neither")
+    late = care.next_visit_due is not None and at > care.next_visit_due + _grace()
+    visit = Visit(care_id=care.id, at=at, visitor_id=actor.id, visitor_name=actor.display_name, place=data.place,
+                  lat=data.lat, lon=data.lon, findings=data.findings, next_step=data.next_step, late=late,
+                  channel=origin.channel)
+    session.add(visit)
+    if care.last_visit_at is None or at > care.last_visit_at:
+        care.last_visit_at = at
+    plan_next_visit(session=session, care=care)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="visit",
+           after={"visit_id": visit.id, "at": at.isoformat(), "late": late,
+                  "next_due": care.next_visit_due.isoformat() if care.next_visit_due else None})
+    risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+    return visit
+
+
+def visits(*, session: Session, care_id: int, limit: int = 100) -> list[Visit]:
+    """A care record's visits, newest first."""
+    return list(session.scalars(select(Visit).where(Visit.care_id == care_id).order_by(Visit.at.desc()).limit(limit)))
+
+
+@dataclass
+class CareQuery:
+    """Filters of the care list."""
+
+    type_code: str | None = None
+    colour: str | None = None
+    overdue: bool | None = None
+    mine: bool = False
+    active: bool = True
+
+
+def list_care(*, session: Session, actor: User, query: CareQuery, limit: int = 50, offset: int = 0) -> list[tuple[CareRecord, Person]]:
+    """Care records in the actor's area with their person, most at risk and most overdue first."""
+    stmt = visible_care(actor).add_columns(Person).join(Person, Person.id == CareRecord.person_id)
+    stmt = stmt.where(CareRecord.active.is_(query.active))
+    if query.type_code:
+        codes = [query.type_code] + list(session.scalars(select(CareType.code).where(CareType.parent_code == query.type_code)))
+        stmt = stmt.where(CareRecord.type_code.in_(codes))
+    if query.colour:
+        stmt = stmt.where(CareRecord.colour == query.colour)
+    if query.overdue is not None:
+        stmt = stmt.where(CareRecord.visit_overdue.is_(query.overdue))
+    if query.mine:
+        stmt = stmt.where(CareRecord.id.in_(select(Caretaker.care_id).where(Caretaker.user_id == actor.id,
+                                                                             Caretaker.active.is_(True))))
+    rows = session.execute(stmt.order_by(CareRecord.next_visit_due.asc(), CareRecord.id).limit(max(1, min(limit, 500)))
+                           .offset(max(0, offset))).all()
+    order = {c.value: i for i, c in enumerate(Colour)}
+    return sorted(((r[0], r[1]) for r in rows), key=lambda cp: order.get(cp[0].colour, 9))
+
+
+def care_of_person(*, session: Session, actor: User, person_id: int) -> list[CareRecord]:
+    """Every care record of a person (active first), for the profile; empty for roles without care access."""
+    if not access.may(actor, "care_read"):
+        return []
+    return list(session.scalars(visible_care(actor).where(CareRecord.person_id == person_id)
+                                .order_by(CareRecord.active.desc(), CareRecord.started_on.desc())))
+
+
+# --------------------------------------------------------------------------------------
+# Cases that involve a person under care
+# --------------------------------------------------------------------------------------
+
+
+def link_case_person(*, session: Session, actor: User, origin: Origin, case_id: int, person_id: int,
+                     role: str = "involved") -> CaseInvolvement:
+    """Record that a person is involved in a case; if under care, tell their caretakers."""
+    access.require(actor, "write")
+    case = session.scalar(select(Case).where(Case.id == case_id, case_scope(actor)))
+    if case is None:
+        raise not_found("事件", "Case", case_id)
+    person = get_person(session=session, actor=actor, person_id=person_id)
+    existing = session.scalar(select(CaseInvolvement).where(CaseInvolvement.case_id == case.id,
+                                                            CaseInvolvement.person_id == person.id))
+    if existing is not None:
+        return existing
+    link = CaseInvolvement(case_id=case.id, person_id=person.id, role=role[:20])
+    session.add(link)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="case", entity_id=case.id, action="link_person",
+           after={"person_id": person.id, "role": link.role})
+    for care in session.scalars(select(CareRecord).where(CareRecord.person_id == person.id, CareRecord.active.is_(True))):
+        users = _caretaker_users(session, care)
+        notify(session=session, users=users, kind="care_case", case_id=case.id,
+               text_zh=f"重点人员 {person.name} 涉及事件 {case.number or case.id}：{case.title}"[:300],
+               text_en=f"{person.name}, under your care, is involved in case {case.number or case.id}"[:300])
+        risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+    return link
+
+
+def cases_of_person(*, session: Session, actor: User, person_id: int) -> list[tuple[Case, str]]:
+    """Cases a person reported (by phone) or is involved in, that the actor may see, newest first."""
+    person = get_person(session=session, actor=actor, person_id=person_id)
+    linked = session.execute(select(Case, CaseInvolvement.role).join(CaseInvolvement, CaseInvolvement.case_id == Case.id)
+                             .where(CaseInvolvement.person_id == person.id, case_scope(actor))).all()
+    found = {c.id: (c, role) for c, role in linked}
+    if person.phone_cipher is not None:
+        from civicgrid.people import crypto
+
+        phone = crypto.decrypt(person.phone_cipher, kind="phone")
+        for case in session.scalars(select(Case).where(Case.reporter_phone == phone, case_scope(actor)).limit(50)):
+            found.setdefault(case.id, (case, "reporter"))
+    return sorted(found.values(), key=lambda cr: cr[0].received_at, reverse=True)
+
+
+# --------------------------------------------------------------------------------------
+# Missed visits: the scheduler's pass (idempotent)
+# --------------------------------------------------------------------------------------
+
+
+def _caretaker_users(session: Session, care: CareRecord) -> list[User]:
+    ids = session.scalars(select(Caretaker.user_id).where(Caretaker.care_id == care.id, Caretaker.active.is_(True),
+                                                          Caretaker.user_id.is_not(None))).all()
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)))) if ids else []
+
+
+def _supervisors(session: Session, care: CareRecord) -> list[User]:
+    # The operators of the community centre above the grid (or of the record's own region).
+    codes = [c for c in care.region_path.strip("/").split("/") if c]
+    regions = list(session.scalars(select(Region).where(Region.code.in_(codes))))
+    community = next((r for r in regions if r.level == RegionLevel.COMMUNITY), None) or next(
+        (r for r in regions if r.path == care.region_path), None)
+    if community is None:
+        return []
+    return list(session.scalars(select(User).where(User.scope_region_id == community.id, User.role == Role.OPERATOR,
+                                                   User.active.is_(True))))
+
+
+@dataclass
+class VisitScan:
+    missed: int = 0
+    notified: int = 0
+
+
+def scan_visits(*, session: Session, now: dt.datetime | None = None, batch: int = 500) -> VisitScan:
+    """Alert caretakers and their supervisors once per missed due date; mark the record overdue."""
+    now = now or utcnow()
+    cutoff = now - _grace()
+    result = VisitScan()
+    ids = session.scalars(select(CareRecord.id).where(
+        CareRecord.active.is_(True), CareRecord.next_visit_due <= cutoff,
+        (CareRecord.alerted_due.is_(None)) | (CareRecord.alerted_due != CareRecord.next_visit_due)).limit(batch)).all()
+    for care_id in ids:
+        # Claim by a conditional update, so two processes never alert the same due date twice.
+        claimed = session.execute(
+            update(CareRecord).where(CareRecord.id == care_id, CareRecord.next_visit_due <= cutoff,
+                                     (CareRecord.alerted_due.is_(None)) | (CareRecord.alerted_due != CareRecord.next_visit_due))
+            .values(alerted_due=CareRecord.next_visit_due, visit_overdue=True)
+            .execution_options(synchronize_session=False))
+        if (claimed.rowcount or 0) != 1:
+            continue
+        care = session.get(CareRecord, care_id)
+        session.refresh(care)
+        person = session.get(Person, care.person_id)
+        name = person.name if person else str(care.person_id)
+        due = care.next_visit_due
+        users = _caretaker_users(session, care) + _supervisors(session, care)
+        result.notified += notify(session=session, users=users, kind="visit_missed", case_id=None,
+                                  text_zh=f"重点人员 {name} 应于 {due:%Y-%m-%d} 前走访，已逾期",
+                                  text_en=f"The visit to {name} was due by {due:%Y-%m-%d} and is overdue")
+        record(session=session, actor=None, origin=ORIGIN, entity="care_record", entity_id=care.id,
+               action="visit_missed", after={"due": due.isoformat() if due else None})
+        risk.recompute(session=session, subject="care", subject_id=care.id, origin=ORIGIN, now=now)
+        result.missed += 1
+    return result
+
+
+def run_nightly() -> dict[str, int]:
+    """The nightly job: missed visits, then every risk colour, in one unit of work."""
+    with unit_of_work() as session:
+        scan = scan_visits(session=session)
+        counts = risk.recompute_all(session=session)
+        counts["missed_visits"] = scan.missed
+        return counts
+
+
+def run_visit_scan() -> VisitScan:
+    """One missed-visit scan in its own unit of work (the CLI and the background loop call this)."""
+    with unit_of_work() as session:
+        return scan_visits(session=session)
