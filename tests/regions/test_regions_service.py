@@ -127,6 +127,7 @@ def test_locate_point_inside_snapped_and_nowhere(city):
     assert far.grid_id is None and math.isinf(far.distance_m)
     assert service.locate_point(session=city, lon=200.0, lat=LAT0).grid_id is None
     assert LocationRead.model_validate(near).snapped is True
+    assert LocationRead.model_validate(far).model_dump() == {"grid_id": None, "snapped": False, "distance_m": None}
 
 
 def test_locate_points_matches_locate_point(city):

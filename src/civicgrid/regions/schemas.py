@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicgrid.regions.models import RegionLevel
 
@@ -98,3 +100,9 @@ class LocationRead(BaseModel):
     grid_id: int | None
     snapped: bool
     distance_m: float | None = Field(None, description="0 inside a grid; metres to the grid if snapped; null if none.")
+
+    @field_validator("distance_m")
+    @classmethod
+    def _no_infinity(cls, value: float | None) -> float | None:
+        # Location uses inf for "no grid in reach"; JSON has no infinity, so say null.
+        return None if value is None or math.isinf(value) else round(value, 2)
