@@ -15,3 +15,10 @@ from civicgrid.assessment.models import (  # noqa: F401
     AssessmentScheme, PointCursor, PointEntry, PointRule, ResponsibilityItem,
 )
 from civicgrid.reports.models import MonthlyReport  # noqa: F401
+from civicgrid.mediation.models import (  # noqa: F401
+    Agreement, Campaign, CampaignCommunity, CampaignItem, Dispute, DisputeParty, DisputeType, FollowUp,
+    MediationOrg, MediationSession, Mediator, Obligation,
+)
+from civicgrid.petitions.models import (  # noqa: F401
+    HigherLevelVisit, Petition, PetitionLink, Petitioner, PetitionSubject,
+)
