@@ -46,7 +46,7 @@ DRIVING = ("register", "reject", "merge", "answer", "dispatch", "accept", "resol
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     """Argon2id with minimal cost: the world has 16 users and the real parameters take ~0.3 s each."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def nth_working_day(start: dt.date, n: int) -> dt.date:
