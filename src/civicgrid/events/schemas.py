@@ -29,6 +29,14 @@ class CaseCreate(BaseModel):
     received_at: dt.datetime | None = Field(None, description="Only for imported history; defaults to now.")
     client_key: str | None = Field(None, min_length=1, max_length=100, description="Idempotency key")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v):
+        # PostgreSQL refuses NUL in text: without this a stray \x00 becomes a 500 instead of a 422.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("NUL characters are not allowed (不允许空字符)")
+        return v
+
     @model_validator(mode="after")
     def _both_coordinates(self) -> "CaseCreate":
         if (self.lat is None) != (self.lon is None):
