@@ -87,6 +87,11 @@ class ApiClient:
     id: None = None
 
 
+def _nul_free(value: str | None) -> bool:
+    """Whether ``value`` can reach the database: PostgreSQL refuses NUL characters in text."""
+    return value is None or "\x00" not in value
+
+
 def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
@@ -155,7 +160,7 @@ def list_services(*, session: Session, lang: str) -> list[dict[str, Any]]:
 def _service_category(session: Session, code: str | None) -> Category:
     if not code:
         raise Open311Error(400, ("缺少 service_code", "service_code was not provided"))
-    category = session.scalar(select(Category).where(Category.code == code))
+    category = session.scalar(select(Category).where(Category.code == code)) if _nul_free(code) else None
     has_children = category is not None and session.scalar(
         select(Category.id).where(Category.parent_id == category.id).limit(1)
     ) is not None
@@ -175,7 +180,8 @@ def discovery(*, session: Session, endpoint_url: str, lang: str) -> dict[str, An
     """The Service Discovery document; its changeset moves when the service list was last edited."""
     changed = session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.entity == "category"))
     changed = changed or session.scalar(select(func.min(AuditEntry.at)))
-    changeset = w3c(changed, "UTC") if changed else "1970-01-01T00:00:00+00:00"
+    # Full precision, so two edits within one second still move the (sortable) changeset.
+    changeset = changed.astimezone(dt.timezone.utc).isoformat() if changed else "1970-01-01T00:00:00+00:00"
     return {
         "changeset": changeset,
         "contact": _t(lang, "请联系本市综治中心系统管理员", "Contact the system administrator of the city governance centre"),
@@ -275,6 +281,10 @@ def create_request(*, session: Session, origin: Origin, form: Mapping[str, str],
     key used are kept in an audit entry of their own, written in the same transaction.
     """
     fields = {k: v.strip() for k, v in form.items() if v is not None and v.strip()}
+    unreadable = sorted(k for k, v in fields.items() if not _nul_free(v) or not _nul_free(k))
+    if unreadable:
+        names = ", ".join(repr(k.replace("\x00", "")) for k in unreadable)
+        raise Open311Error(400, (f"参数 {names} 含有不允许的空字符（NUL）", f"{names} contains a NUL character"))
     if "api_key" not in fields:
         raise Open311Error(403, ("缺少 api_key，无法提交", "api_key is missing -- can't proceed with create_request"))
     key = api_key_valid(session=session, raw=fields["api_key"])
@@ -406,6 +416,8 @@ def list_requests(
                                      f"status must be open or closed (got {', '.join(unknown)})"))
         start, end = _window(start_date, end_date, now or utcnow())
         stmt = stmt.where(Case.received_at >= start, Case.received_at <= end)
+        if not all(_nul_free(code) for code in service_codes):
+            raise Open311Error(400, ("service_code 含有不允许的空字符（NUL）", "service_code contains a NUL character"))
         if service_codes:
             stmt = stmt.join(Category, Category.id == Case.category_id).where(Category.code.in_(list(service_codes)))
         if wanted == {"closed"}:
@@ -433,7 +445,8 @@ def get_request(*, session: Session, lang: str, service_request_id: str) -> list
 def request_from_token(*, session: Session, token: str) -> list[dict[str, Any]]:
     """GET service_request_id from a token (the one POST returned)."""
     case = session.scalar(select(Case).options(lazyload(Case.unit), lazyload(Case.grid))
-                          .where(Case.external_token == token, Case.channel == Channel.OPEN311))
+                          .where(Case.external_token == token, Case.channel == Channel.OPEN311)) \
+        if _nul_free(token) else None
     if case is None:
         raise Open311Error(404, (f"令牌 {token} 不存在", f"token {token} was not found"))
     return [{"service_request_id": public_id(case), "token": case.external_token}]
