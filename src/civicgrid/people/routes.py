@@ -297,5 +297,97 @@ def risk_clear(subject: str, subject_id: int, session: SessionDep, user: Current
                                            subject_id=subject_id, reason=reason))
 
 
+# --------------------------------------------------------------------------------------
+# Import, review queue, export, templates
+# --------------------------------------------------------------------------------------
+
+import datetime as dt  # noqa: E402
+import io  # noqa: E402
+
+from fastapi import File, Form, UploadFile  # noqa: E402
+from fastapi.responses import Response  # noqa: E402
+
+from civicgrid.errors import InvalidInput  # noqa: E402
+from civicgrid.people import importer  # noqa: E402
+from civicgrid.people.schemas import ImportReportRead, ReviewDecision, ReviewRead  # noqa: E402
+from civicgrid.settings import get_settings  # noqa: E402
+
+io_api = APIRouter(tags=["people"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_read(report: importer.ImportReport, items: int = 1000) -> ImportReportRead:
+    """The API shape of an import report (the first ``items`` rows)."""
+    b = report.batch
+    return ImportReportRead(
+        batch_id=b.id, entity=b.entity, source=b.source, rows=b.rows, created=b.created, merged=b.merged,
+        unchanged=b.unchanged, queued=b.queued, rejected=b.rejected, repeat_of_id=b.repeat_of_id,
+        items=[{"row": r.row_no, "outcome": r.outcome, "record_id": r.record_id, "message_zh": r.zh,
+                "message_en": r.en} for r in report.items[:items]],
+    )
+
+
+def check_upload(upload: UploadFile) -> None:
+    """Refuse an upload that is too large before reading it."""
+    limit = get_settings().people_import_max_bytes
+    if upload.size is not None and upload.size > limit:
+        raise InvalidInput(f"文件过大（上限 {limit // 1_000_000} MB）", f"The file is too large (limit {limit // 1_000_000} MB)")
+
+
+@io_api.get("/api/people/import/template.{fmt}", summary="Download the person import template (csv or xlsx)")
+def import_template(fmt: str, user: CurrentUser) -> Response:
+    data = importer.template("person", fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename=person-template.{fmt}"})
+
+
+@io_api.post("/api/people/import", response_model=ImportReportRead, summary="Import persons (CSV or Excel)")
+def import_people(session: SessionDep, user: CurrentUser, origin: OriginDep, file: Annotated[UploadFile, File()],
+                  source: Annotated[str, Form(min_length=1, max_length=60)],
+                  as_of: Annotated[dt.date | None, Form()] = None) -> ImportReportRead:
+    """All or nothing per file; idempotent; per-row report."""
+    check_upload(file)
+    report = importer.import_persons(session=session, actor=user, origin=origin, stream=file.file,
+                                     filename=file.filename or "upload.csv", source=source, as_of=as_of)
+    return report_read(report)
+
+
+@io_api.get("/api/people/review", response_model=list[ReviewRead], summary="The review queue of your area")
+def review_queue(session: SessionDep, user: CurrentUser, status: Annotated[str, Query(pattern="^(open|merged|separate)$")] = "open",
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> list[ReviewRead]:
+    return [review_read(i) for i in importer.review_queue(session=session, actor=user, status=status, limit=limit,
+                                                          offset=offset)]
+
+
+def review_read(item: Any) -> ReviewRead:
+    """A review item without hashes (masked identifiers only)."""
+    incoming = {k: v for k, v in (item.incoming or {}).items() if not k.endswith("_hash")}
+    return ReviewRead(id=item.id, batch_id=item.batch_id, row_no=item.row_no, candidate_id=item.candidate_id,
+                      score=item.score, reasons=item.reasons, incoming=incoming, status=item.status)
+
+
+@io_api.post("/api/people/review/{item_id}", response_model=PersonRead, summary="Decide a review item")
+def decide_review(item_id: int, data: ReviewDecision, session: SessionDep, user: CurrentUser,
+                  origin: OriginDep) -> PersonRead:
+    person = importer.resolve_review(session=session, actor=user, origin=origin, item_id=item_id,
+                                     decision=data.decision, note=data.note)
+    return service.person_read(person)
+
+
+@io_api.get("/api/people/export.xlsx", summary="Export the filtered list to Excel (masked, audited)")
+def export_people(session: SessionDep, user: CurrentUser, origin: OriginDep,
+                  q: Annotated[str | None, Query(max_length=40)] = None, region_id: int | None = None,
+                  population_type: Annotated[str | None, Query(max_length=16)] = None,
+                  under_care: bool | None = None) -> Response:
+    buffer = io.BytesIO()
+    query = service.PersonQuery(q=q, region_id=region_id, population_type=population_type, under_care=under_care)
+    importer.export_persons(session=session, actor=user, origin=origin, query=query, stream=buffer)
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers={"Content-Disposition": "attachment; filename=persons.xlsx"})
+
+
 router = APIRouter()
+# Fixed paths (/api/people/review, /import, /export.xlsx) before /api/people/{person_id}.
+router.include_router(io_api)
 router.include_router(api)
