@@ -240,7 +240,7 @@ def _apply(*, session: Session, actor: User | None, origin: Origin, case: Case, 
         unit = session.get(Unit, unit_id) if unit_id else None
         if unit is None or not unit.active:
             raise InvalidInput("请选择有效的承办单位", "Choose an active unit to dispatch to")
-        case.unit_id = unit.id
+        case.unit = unit  # the relationship, so case.unit (unit_name) is current too
         case.dispatched_at = now
         _notify_case(session, unit_handlers(session=session, unit_id=unit.id), "assigned", case,
                      "新派遣事件", "New case assigned")
@@ -248,7 +248,7 @@ def _apply(*, session: Session, actor: User | None, origin: Origin, case: Case, 
         case.accepted_at = now
     elif a == "return":
         case.returns_count += 1
-        case.unit_id = None
+        case.unit = None
         case.accepted_at = None
         case.dispatched_at = None
         _notify_case(session, desk_operators(session=session, desk_region_id=case.desk_region_id), "returned",
@@ -297,7 +297,7 @@ def _apply(*, session: Session, actor: User | None, origin: Origin, case: Case, 
             raise Conflict("已是最高层级，不能再上报", "The case is already at the top level")
         case.desk_region_id, case.desk_path, case.level = upper.id, upper.path, upper.level
         case.escalations_count += 1
-        case.unit_id = None
+        case.unit = None
         case.accepted_at = None
         case.dispatched_at = None
         _notify_case(session, desk_operators(session=session, desk_region_id=upper.id), "escalated", case,
