@@ -99,6 +99,11 @@ def locate(
             grid = session.get(Region, loc.grid_id)
             assert grid is not None
             return grid, grid, "snapped" if loc.snapped else "inside"
+        if not data.region_code:
+            # Outside every grid: the case stays at the community or street that holds the point.
+            area = regions.containing_area(session=session, lon=data.lon, lat=data.lat)
+            if area is not None:
+                return area, None, "outside"
     if data.region_code:
         region = session.scalar(select(Region).where(Region.code == data.region_code))
         if region is None:

@@ -9,7 +9,7 @@ import itertools
 import logging
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,7 +179,9 @@ def grid_members(*, session: Session, grid_id: int) -> list[GridMember]:
 _version = itertools.count(1)
 _grid_version = 0
 _cache_lock = threading.Lock()
-_cache: tuple[tuple[Any, ...], GridIndex] | None = None
+_cache: dict[Collection[RegionLevel], tuple[tuple[Any, ...], GridIndex]] = {}
+# Areas above the grid, for points that fall outside every grid: finest level first.
+AREA_DEPTH = {RegionLevel.COMMUNITY: 2, RegionLevel.STREET: 1, RegionLevel.DISTRICT: 0}
 
 
 def bump_grid_index_version() -> None:
@@ -188,7 +190,7 @@ def bump_grid_index_version() -> None:
     _grid_version = next(_version)
 
 
-def _grid_marker(session: Session) -> tuple[Any, ...]:
+def _grid_marker(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> tuple[Any, ...]:
     """A cheap fingerprint of the grid layer: changes whenever a grid is added, removed or reshaped.
 
     count and max(id) catch inserts and deletes; sum(area_m2) catches reshaping by another
@@ -197,7 +199,7 @@ def _grid_marker(session: Session) -> tuple[Any, ...]:
     """
     row = session.execute(
         select(func.count(Region.id), func.max(Region.id), func.sum(Region.area_m2)).where(
-            Region.level.in_(list(GRID_LEVELS)), Region.geometry.is_not(None), Region.active.is_(True)
+            Region.level.in_(list(levels)), Region.geometry.is_not(None), Region.active.is_(True)
         )
     ).one()
     bind = session.get_bind()
@@ -206,11 +208,11 @@ def _grid_marker(session: Session) -> tuple[Any, ...]:
     return (id(engine), str(engine.url), row[0], row[1], area_sum, _grid_version)
 
 
-def _build_grid_index(session: Session) -> GridIndex:
-    """Read every active grid and micro-grid polygon and index them."""
+def _build_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
+    """Read every active polygon of ``levels`` (grids and micro-grids by default) and index them."""
     rows = session.execute(
         select(Region.id, Region.level, Region.geometry).where(
-            Region.level.in_(list(GRID_LEVELS)), Region.geometry.is_not(None), Region.active.is_(True)
+            Region.level.in_(list(levels)), Region.geometry.is_not(None), Region.active.is_(True)
         )
     ).all()
     items = []
@@ -225,25 +227,36 @@ def _build_grid_index(session: Session) -> GridIndex:
             log.warning("grid %s has no usable polygon; it is left out of point lookup", rid)
             continue
         items.append((rid, geom))
-    # Micro-grids lie inside grids: a point in both belongs to the finer one.
-    depth = {rid: 1 for rid, level, _ in rows if level == RegionLevel.MICRO_GRID}
+    # Micro-grids lie inside grids: a point in both belongs to the finer one (likewise for areas).
+    if levels == GRID_LEVELS:
+        depth = {rid: 1 for rid, level, _ in rows if level == RegionLevel.MICRO_GRID}
+    else:
+        depth = {rid: AREA_DEPTH.get(level, 0) for rid, level, _ in rows}
     return GridIndex(items, depth=depth)
 
 
-def get_grid_index(session: Session) -> GridIndex:
-    """The process-wide grid index, rebuilt only when the grid layer has changed."""
-    global _cache
-    marker = _grid_marker(session)
-    cached = _cache
+def get_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
+    """The process-wide index of ``levels`` (grids by default), rebuilt only when that layer has changed."""
+    marker = _grid_marker(session, levels)
+    cached = _cache.get(levels)
     if cached is not None and cached[0] == marker:
         return cached[1]
     with _cache_lock:
         # Another thread may have rebuilt it while we waited.
-        if _cache is not None and _cache[0] == marker:
-            return _cache[1]
-        index = _build_grid_index(session)
-        _cache = (marker, index)
+        cached = _cache.get(levels)
+        if cached is not None and cached[0] == marker:
+            return cached[1]
+        index = _build_grid_index(session, levels)
+        _cache[levels] = (marker, index)
         return index
+
+
+def containing_area(*, session: Session, lon: float, lat: float) -> Region | None:
+    """The finest community, street or district whose polygon holds a point that no grid holds."""
+    if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    found = get_grid_index(session, frozenset(AREA_DEPTH)).locate(lon, lat, 0.0)
+    return session.get(Region, found.grid_id) if found.grid_id is not None else None
 
 
 def locate_point(*, session: Session, lon: float, lat: float) -> Location:
