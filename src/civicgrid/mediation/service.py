@@ -368,7 +368,7 @@ def _apply(*, session: Session, actor: User, origin: Origin, dispute: Dispute, s
         dispute.supervision_count += 1
         users = _org_users(session, dispute.org_id) + desk_operators(session=session,
                                                                        desk_region_id=dispute.desk_region_id)
-        _notify(session, users, "supervised", dispute, f"督办（{params.note}）", f"Supervision ({params.note})")
+        notify_about(session, users, "supervised", dispute, f"督办（{params.note}）", f"Supervision ({params.note})")
         return {}
     raise AssertionError(a)
 
@@ -395,7 +395,7 @@ def _route(session: Session, dispute: Dispute, params: DisputeParams, now: dt.da
     dispute.mediation_level = org.level
     dispute.routed_at = now
     users = _mediator_users(session, mediator) if mediator and mediator.user_id else _org_users(session, org.id)
-    _notify(session, users, "assigned", dispute, "新分流纠纷", "Dispute routed to you")
+    notify_about(session, users, "assigned", dispute, "新分流纠纷", "Dispute routed to you")
     return {"org": org.code, "mediator": mediator.name if mediator else None}
 
 
@@ -457,13 +457,14 @@ def _org_users(session: Session, org_id: int | None) -> list[User]:
         Mediator.org_id == org_id, Mediator.active.is_(True), User.active.is_(True))))
 
 
-def _notify(session: Session, users: list[User], kind: str, dispute: Dispute, zh: str, en: str) -> None:
+def notify_about(session: Session, users: list[User], kind: str, dispute: Dispute, zh: str, en: str) -> None:
+    """Tell ``users`` about the record in their inbox (number and title in both languages)."""
     notify(session=session, users=users, kind=kind, case_id=None,
            text_zh=f"{zh}：{dispute.number} {dispute.title}"[:300], text_en=f"{en}: {dispute.number} {dispute.title}"[:300])
 
 
 def _tell_desk(session: Session, dispute: Dispute, kind: str, zh: str, en: str) -> None:
-    _notify(session, desk_operators(session=session, desk_region_id=dispute.desk_region_id), kind, dispute, zh, en)
+    notify_about(session, desk_operators(session=session, desk_region_id=dispute.desk_region_id), kind, dispute, zh, en)
 
 
 def responsible_users(*, session: Session, dispute: Dispute) -> list[User]:

@@ -361,7 +361,7 @@ def register_petition(*, session: Session, actor: User, origin: Origin, data: Pe
                   "is_group": petition.is_group, "petitioners": len(person_ids),
                   "repeat_count": petition.repeat_count, "related": [r.petition.id for r in related],
                   "level_visited": data.level_visited, "accept_due_at": petition.accept_due_at.isoformat()})
-    _notify(session, desk_operators(session=session, desk_region_id=desk.id), "to_register", petition,
+    notify_about(session, desk_operators(session=session, desk_region_id=desk.id), "to_register", petition,
             "新信访事项待分流" + ("（重复信访）" if petition.repeat_count else ""), "New petition to triage")
     return petition, True
 
@@ -438,13 +438,13 @@ def _apply(*, session: Session, actor: User, origin: Origin, petition: Petition,
             raise InvalidInput(*WORKFLOW.conditions["unit"])
         petition.unit_id = unit.id
         petition.triaged_at = now
-        _notify(session, unit_handlers(session=session, unit_id=unit.id), "assigned", petition,
+        notify_about(session, unit_handlers(session=session, unit_id=unit.id), "assigned", petition,
                 "新转送信访事项", "Petition sent to your window")
         return {"unit": unit.code}
     if a == "return":
         petition.unit_id = None
         petition.triaged_at = None
-        _notify(session, desk_operators(session=session, desk_region_id=petition.desk_region_id), "returned",
+        notify_about(session, desk_operators(session=session, desk_region_id=petition.desk_region_id), "returned",
                 petition, f"信访事项被退回（{params.note}）", f"Petition returned ({params.note})")
         return {}
     if a == "accept":
@@ -459,18 +459,18 @@ def _apply(*, session: Session, actor: User, origin: Origin, petition: Petition,
             raise InvalidInput(f"请填写延期天数（1–{MAX_EXTENSION_DAYS} 日）",
                                f"Give the extension in days (1–{MAX_EXTENSION_DAYS})")
         petition.extension_days_requested = days
-        _notify(session, desk_operators(session=session, desk_region_id=petition.desk_region_id), "extension",
+        notify_about(session, desk_operators(session=session, desk_region_id=petition.desk_region_id), "extension",
                 petition, f"申请延期 {days} 日", f"Extension of {days} days requested")
         return {"extension_days": days}
     if a == "approve_extension":
         petition.extension_days = petition.extension_days_requested or 0
         petition.extension_days_requested = None
-        _notify(session, unit_handlers(session=session, unit_id=petition.unit_id), "extension", petition,
+        notify_about(session, unit_handlers(session=session, unit_id=petition.unit_id), "extension", petition,
                 "延期已批准", "Extension approved")
         return {"extension_days": petition.extension_days}
     if a == "deny_extension":
         petition.extension_days_requested = None
-        _notify(session, unit_handlers(session=session, unit_id=petition.unit_id), "extension", petition,
+        notify_about(session, unit_handlers(session=session, unit_id=petition.unit_id), "extension", petition,
                 "延期被驳回", "Extension denied")
         return {}
     if a == "answer":
@@ -499,7 +499,7 @@ def _apply(*, session: Session, actor: User, origin: Origin, petition: Petition,
                 or not petition.region_path.startswith(leader.scope_path):
             raise InvalidInput(*WORKFLOW.conditions["leader"])
         petition.leader_user_id = leader.id
-        _notify(session, [leader], "assigned", petition, "领导包案", "You own this petition")
+        notify_about(session, [leader], "assigned", petition, "领导包案", "You own this petition")
         return {"leader": leader.display_name}
     if a == "to_dispute":
         return _to_dispute(session, actor, origin, petition, params, now)
@@ -520,7 +520,7 @@ def _apply(*, session: Session, actor: User, origin: Origin, petition: Petition,
         if petition.leader_user_id:
             leader = session.get(User, petition.leader_user_id)
             users += [leader] if leader else []
-        _notify(session, users, "supervised", petition, f"督办（{params.note}）", f"Supervision ({params.note})")
+        notify_about(session, users, "supervised", petition, f"督办（{params.note}）", f"Supervision ({params.note})")
         return {}
     raise AssertionError(a)
 
@@ -566,7 +566,8 @@ def _to_case(session: Session, actor: User, origin: Origin, petition: Petition,
     return {"case_id": case.id, "case_number": case.number}
 
 
-def _notify(session: Session, users: list[User], kind: str, petition: Petition, zh: str, en: str) -> None:
+def notify_about(session: Session, users: list[User], kind: str, petition: Petition, zh: str, en: str) -> None:
+    """Tell ``users`` about the record in their inbox (number and title in both languages)."""
     notify(session=session, users=users, kind=kind, case_id=None,
            text_zh=f"{zh}：{petition.number} {petition.title}"[:300],
            text_en=f"{en}: {petition.number} {petition.title}"[:300])
