@@ -33,7 +33,9 @@ ITEM_TAGS = {
 # XML 1.0 allows tab, newline, carriage return and everything from U+0020 except these
 # (and a lone surrogate cannot even be encoded).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_W3C_REDUCED = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+_W3C_REDUCED = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", re.ASCII)
+_W3C_FULL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?",
+                       re.ASCII | re.IGNORECASE)
 # A "+08:00" offset sent unencoded in a query string arrives as " 08:00".
 _LOST_PLUS = re.compile(r" (\d{2}:?\d{2})$")
 
@@ -134,12 +136,12 @@ def parse_w3c(value: str, tz: str, *, end: bool = False) -> dt.datetime:
     """
     text = _LOST_PLUS.sub(r"+\1", value.strip())
     try:
-        reduced = _W3C_REDUCED.match(text)
+        reduced = _W3C_REDUCED.fullmatch(text)
         if reduced:
             return _reduced_bounds(reduced, tz, end).astimezone(dt.timezone.utc)
-        if "T" not in text.upper():
+        if not _W3C_FULL.fullmatch(text):
             raise ValueError(value)
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = dt.datetime.fromisoformat(text.upper())
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=ZoneInfo(tz))
         return parsed.astimezone(dt.timezone.utc)
