@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Float, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import BigInteger, Float, String, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -175,6 +175,33 @@ def _seconds_pg(element, compiler, **kw):
 def _seconds_sqlite(element, compiler, **kw):
     later, earlier = list(element.clauses)
     return f"((julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+
+
+class local_date(FunctionElement):  # noqa: N801
+    """The local calendar day (``YYYY-MM-DD`` text) of a UTC timestamp, given the zone's offset in seconds."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_date"
+
+
+@compiles(local_date)
+def _local_date_pg(element, compiler, **kw):
+    column, offset = list(element.clauses)
+    return (f"to_char({compiler.process(column, **kw)} + make_interval(secs => {compiler.process(offset, **kw)}), "
+            "'YYYY-MM-DD')")
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element, compiler, **kw):
+    column, offset = list(element.clauses)
+    return f"date({compiler.process(column, **kw)}, ({compiler.process(offset, **kw)}) || ' seconds')"
+
+
+def utc_offset_seconds(now: dt.datetime) -> int:
+    """The local zone's UTC offset at ``now`` (Asia/Shanghai has no daylight saving: always +8 h)."""
+    offset = now.astimezone(local_tz()).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def _in(column, period: Period) -> ColumnElement[bool]:
@@ -408,14 +435,16 @@ class Subject:
 
     kind: str  # region | unit | worker | all
     id: int | None = None
-    path: str | None = None  # for regions
+    path: str | None = None  # a region's path (for a unit: only its cases inside that region)
 
     def case_filter(self) -> ColumnElement[bool] | None:
         if self.kind == "region":
             assert self.path is not None
             return region_range(self.path)
         if self.kind == "unit":
-            return Case.unit_id == self.id
+            # A unit's cases, optionally only those inside a region (``path``).
+            return Case.unit_id == self.id if self.path is None else and_(Case.unit_id == self.id,
+                                                                          region_range(self.path))
         if self.kind == "worker":
             return Case.reporter_user_id == self.id
         return None
@@ -425,7 +454,8 @@ class Subject:
             assert self.path is not None
             return region_range(self.path)
         if self.kind == "unit":
-            return _event_unit() == self.id
+            return _event_unit() == self.id if self.path is None else and_(_event_unit() == self.id,
+                                                                           region_range(self.path))
         if self.kind == "worker":
             return false()  # grid workers are not dispatched to
         return None
@@ -584,8 +614,8 @@ def measure_filter(key: str, ctx: Ctx, subject: Subject | None) -> list[ColumnEl
     if count.cohort == "history":
         unit_id = subject.id if subject is not None and subject.kind == "unit" else None
         where = [Case.id.in_(_event_case_ids(key, ctx, unit_id))]
-        if subject is not None and subject.kind == "region":
-            where.append(subject.case_filter())
+        if subject is not None and subject.path is not None:
+            where.append(region_range(subject.path))
         if subject is not None and subject.kind == "worker":
             where.append(false())
         return where

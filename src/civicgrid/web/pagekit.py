@@ -54,6 +54,8 @@ class NavItem:
 
 REPORTING_ROLES = {Role.OPERATOR, Role.GRID_WORKER, Role.CITIZEN}
 MAP_ROLES = {Role.ADMIN, Role.OPERATOR, Role.HANDLER, Role.GRID_WORKER, Role.LEADER}
+# Dashboard, assessment and reports (the assessment domain's pages).
+LEADING_ROLES = {Role.ADMIN, Role.OPERATOR, Role.LEADER}
 
 
 def nav_for(user: User | None) -> list[NavItem]:
@@ -65,6 +67,12 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("new", "/cases/new", "登记事件", "New case"))
     if user.role in MAP_ROLES:
         items.append(NavItem("map", "/map", "网格地图", "Grid map"))
+    if user.role in LEADING_ROLES:
+        items.append(NavItem("dashboard", "/dashboard", "指挥大屏", "Dashboard"))
+        items.append(NavItem("assessment", "/assessment", "考核排名", "Assessment"))
+        items.append(NavItem("reports", "/reports", "月度报告", "Reports"))
+    if user.role == Role.GRID_WORKER:
+        items.append(NavItem("points", "/assessment/points", "我的积分", "My points"))
     if user.role == Role.ADMIN:
         items.append(NavItem("admin", "/admin", "系统管理", "Administration"))
     return items
