@@ -139,8 +139,9 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
-    """Apply migrations up to REVISION (default: head) — 升级数据库."""
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision (default: every domain's head)")]
+               = "heads") -> None:
+    """Apply migrations up to REVISION (default: heads — each domain has its own branch) — 升级数据库."""
     from civicgrid.migrations import upgrade
     from civicgrid.settings import get_settings
 
