@@ -596,7 +596,7 @@ def petitioners_of(*, session: Session, petition_id: int) -> list[Petitioner]:
 def related_of(*, session: Session, actor: User, petition: Petition) -> list[Related]:
     """The earlier petitions linked to this one at registration (those the actor may see)."""
     links = session.execute(select(PetitionLink.related_id, PetitionLink.reason)
-                            .where(PetitionLink.petition_id == petition.id)).all()
+                            .where(PetitionLink.petition_id == petition.id).order_by(PetitionLink.id)).all()
     by_id: dict[int, list[str]] = defaultdict(list)
     for related_id, reason in links:
         by_id[related_id].append(reason)
