@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicgrid.errors import DomainError
@@ -91,6 +92,17 @@ def install(app: FastAPI) -> None:
         if exc.headers:
             resp.headers.update(exc.headers)
         return resp
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: Exception):
+        # The database (or the SQLite driver) refused a value the schemas let through: a number
+        # beyond BIGINT, a NUL character in text. That is bad input, not a server fault.
+        log.warning("unstorable value on %s: %s", request.url.path, exc)
+        from civicgrid.errors import InvalidInput
+
+        return problem_response(request, InvalidInput(
+            "输入的数值超出范围，或含有无法保存的字符", "A value is out of range or contains a character that cannot be stored"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
