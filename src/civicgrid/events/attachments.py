@@ -86,7 +86,7 @@ def case_attachments(*, session: Session, actor: User, case_id: int) -> list[Att
 
 def attachment_path(*, session: Session, actor: User, attachment_id: int) -> tuple[Attachment, Path]:
     """The stored file of an attachment on a case the actor can see."""
-    att = session.get(Attachment, attachment_id)
+    att = session.get(Attachment, attachment_id) if 1 <= attachment_id <= 2**62 else None
     if att is None:
         raise not_found("附件", "Attachment", attachment_id)
     get_case(session=session, actor=actor, case_id=att.case_id)

@@ -14,6 +14,8 @@ from civicgrid.events.schemas import CategoryWrite, RoutingRuleWrite
 from civicgrid.regions.models import Region
 from civicgrid.units.models import Unit
 
+MAX_ID = 2**62  # ids beyond this cannot exist (BIGINT); looking them up would overflow the driver
+
 
 def list_categories(*, session: Session, active_only: bool = False) -> list[Category]:
     """All categories, parents before children, by code."""
@@ -56,7 +58,7 @@ def create_category(*, session: Session, actor: User, origin: Origin, data: Cate
 def update_category(*, session: Session, actor: User, origin: Origin, category_id: int,
                     data: CategoryWrite) -> Category:
     """Change a category; open cases keep the deadlines they were given."""
-    category = session.get(Category, category_id)
+    category = session.get(Category, category_id) if 1 <= category_id <= MAX_ID else None
     if category is None:
         raise not_found("类别", "Category", category_id)
     clash = session.scalar(select(Category.id).where(Category.code == data.code, Category.id != category_id))
@@ -96,7 +98,7 @@ def create_rule(*, session: Session, actor: User, origin: Origin, data: RoutingR
 
 def deactivate_rule(*, session: Session, actor: User, origin: Origin, rule_id: int) -> RoutingRule:
     """Switch a rule off (kept for the history of cases it routed)."""
-    rule = session.get(RoutingRule, rule_id)
+    rule = session.get(RoutingRule, rule_id) if 1 <= rule_id <= MAX_ID else None
     if rule is None or not rule.region.path.startswith(actor.scope_path):
         raise not_found("派遣规则", "Routing rule", rule_id)
     rule.active = False
