@@ -1,0 +1,234 @@
+"""Intake throughput: `civicgrid serve --workers 2` on a fresh database, driven by wrk.
+
+For SQLite and then PostgreSQL (a throwaway database on 127.0.0.1:5432, user postgres):
+build the small demo city without history, start the server, then from a separate load
+process run the bare ``/healthz`` (the yardstick) and ``POST /api/cases`` with a bearer
+token, each for a bounded time, and print requests/s, the ratio and p50/p95 latency.
+
+    .venv/bin/python bench/bench_intake.py [--seconds 15] [--connections 16] [--only sqlite|postgresql]
+                                           [--profile]   # py-spy the workers during the case run
+
+Needs `wrk` (apt-get install -y wrk). Target: ≥ 500 cases/s on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import print_machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CIVICGRID = ROOT / ".venv" / "bin" / "civicgrid"
+PG_ADMIN = os.environ.get("CIVICGRID_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TARGET_PG = 500.0
+
+LUA_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+               + summary.errors.write + summary.errors.timeout
+  io.write(string.format("JSON{\\"requests\\": %d, \\"seconds\\": %f, \\"p50_ms\\": %f, \\"p95_ms\\": %f, "
+    .. "\\"p99_ms\\": %f, \\"errors\\": %d, \\"non2xx\\": %d}\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
+    latency:percentile(99) / 1e3, errors, summary.errors.status))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(url: str, env: dict[str, str]) -> tuple[str, list[tuple[float, float]]]:
+    """Migrate, build the demo city without history; return an operator token and grid centroids."""
+    subprocess.run([str(CIVICGRID), "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(CIVICGRID), "demo", "--scale", "small", "--cases", "0"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    code = (
+        "from sqlalchemy import select\n"
+        "from civicgrid.db import unit_of_work\n"
+        "from civicgrid.auth.models import User\n"
+        "from civicgrid.auth.service import issue_token\n"
+        "from civicgrid.regions.models import Region, RegionLevel\n"
+        "import json\n"
+        "with unit_of_work() as s:\n"
+        "    u = s.scalar(select(User).where(User.username == 'city_operator'))\n"
+        "    pts = [(r.centroid_lat, r.centroid_lon) for r in s.scalars(select(Region).where("
+        "Region.level == RegionLevel.GRID).limit(300))]\n"
+        "    print(json.dumps({'token': issue_token(u), 'points': pts}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return data["token"], [tuple(p) for p in data["points"]]
+
+
+def _case_script(token: str, points: list[tuple[float, float]], path: Path) -> None:
+    """A wrk Lua script posting varied cases (category, position, text) with the bearer token."""
+    cats = ["EV0101", "EV0402", "EV0401", "CP0101", "CP0201", "GV0301", "EV0301", "GV0101", "EV0201", "CP0402"]
+    lua_points = ",".join(f"{{{lat:.6f},{lon:.6f}}}" for lat, lon in points)
+    lua_cats = ",".join(f'"{c}"' for c in cats)
+    path.write_text(f"""
+local points = {{{lua_points}}}
+local cats = {{{lua_cats}}}
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+request = function()
+  counter = counter + 1
+  local p = points[(counter % #points) + 1]
+  local c = cats[(counter % #cats) + 1]
+  local body = string.format('{{"channel":"hotline_12345","category_code":"%s","description":"压测事件 %d：小区门口垃圾堆放","lat":%f,"lon":%f}}',
+                             c, counter, p[1] + (counter % 7) * 0.00001, p[2])
+  return wrk.format(nil, "/api/cases", nil, body)
+end
+{LUA_REPORT}
+""", encoding="utf-8")
+
+
+def _wrk(url: str, seconds: int, connections: int, script: Path) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    line = next(l for l in out.splitlines() if l.startswith("JSON"))
+    result = json.loads(line[4:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(CIVICGRID), "serve", "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"],
+        env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                time.sleep(1.0)  # let the second worker finish starting too
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    _stop(proc)
+    raise RuntimeError("server did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _profile(proc: subprocess.Popen, seconds: int, out: Path) -> None:
+    """py-spy the worker processes during the case run (speedscope-free: a flat top list)."""
+    spy = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
+    if not Path(spy).exists():
+        print("  (py-spy not installed: pip install py-spy)")
+        return
+    subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--subprocesses", "--duration", str(seconds),
+                      "--format", "raw", "--output", str(out), "--nonblocking"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_one(kind: str, args) -> dict:
+    """Benchmark one database kind; returns the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"cg-bench-intake-{kind}-"))
+    pg_name = None
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        from sqlalchemy import create_engine, text
+
+        pg_name = f"civicgrid_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        admin.dispose()
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name
+    env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_SCHEDULER_ENABLED": "false",
+           "CIVICGRID_ENVIRONMENT": "demo", "CIVICGRID_UPLOAD_DIR": str(workdir / "uploads")}
+    try:
+        print(f"\n== {kind}: preparing {url} ==", flush=True)
+        token, points = _prepare(url, env)
+        port = _free_port()
+        health = workdir / "health.lua"
+        health.write_text(LUA_REPORT, encoding="utf-8")
+        cases = workdir / "cases.lua"
+        _case_script(token, points, cases)
+        proc = _serve(env, port)
+        try:
+            _wrk(f"http://127.0.0.1:{port}/healthz", 2, args.connections, health)  # warm-up
+            h = _wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, args.connections, health)
+            if args.profile:
+                _profile(proc, args.seconds, workdir / f"profile-{kind}.txt")
+            c = _wrk(f"http://127.0.0.1:{port}/", args.seconds, args.connections, cases)
+        finally:
+            _stop(proc)
+        result = {"kind": kind, "healthz": h, "cases": c}
+        print(f"  healthz : {h['rps']:>8,.0f} req/s   p50 {h['p50_ms']:6.1f} ms   p95 {h['p95_ms']:6.1f} ms"
+              f"   errors {h['errors']}")
+        print(f"  cases   : {c['rps']:>8,.0f} cases/s p50 {c['p50_ms']:6.1f} ms   p95 {c['p95_ms']:6.1f} ms"
+              f"   errors {c['errors']} (non-2xx {c['non2xx']})")
+        print(f"  ratio   : cases/s ÷ healthz req/s = {c['rps'] / h['rps']:.3f}")
+        if args.profile and (workdir / f"profile-{kind}.txt").exists():
+            result["profile"] = str(workdir / f"profile-{kind}.txt")
+            print(f"  profile : {result['profile']}")
+        return result
+    finally:
+        if pg_name:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            admin.dispose()
+        if not args.profile:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    """Run the intake benchmark on SQLite and PostgreSQL and print the figures and the machine."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    print_machine([PG_ADMIN])
+    print(f"\nload: wrk, 2 threads, {args.connections} keep-alive connections, {args.seconds} s per endpoint; "
+          "server: civicgrid serve --workers 2 (uvicorn httptools/uvloop), scheduler off")
+    results = [run_one(kind, args) for kind in ("sqlite", "postgresql") if args.only in (None, kind)]
+    print("\n== summary ==")
+    print(f"{'database':<11} {'healthz req/s':>14} {'cases/s':>9} {'ratio':>7} {'case p50':>9} {'case p95':>9}")
+    for r in results:
+        h, c = r["healthz"], r["cases"]
+        print(f"{r['kind']:<11} {h['rps']:>14,.0f} {c['rps']:>9,.0f} {c['rps'] / h['rps']:>7.3f} "
+              f"{c['p50_ms']:>7.1f}ms {c['p95_ms']:>7.1f}ms")
+    for r in results:
+        if r["kind"] == "postgresql":
+            verdict = "met" if r["cases"]["rps"] >= TARGET_PG else "NOT met"
+            print(f"target ≥ {TARGET_PG:.0f} cases/s on PostgreSQL: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
