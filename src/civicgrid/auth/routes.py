@@ -22,12 +22,12 @@ def client_address(request: Request) -> str:
 
 
 @router.post("/api/auth/token", response_model=TokenRead)
-def token(data: TokenRequest, request: Request) -> TokenRead:
+def token(data: TokenRequest, request: Request, origin: OriginDep) -> TokenRead:
     """Exchange a user name and password for a bearer token (throttled after repeated failures)."""
     # Its own unit of work: a failed attempt must be remembered even though we answer 401.
     with unit_of_work() as session:
         user = service.authenticate(session=session, username=data.username, password=data.password,
-                                    address=client_address(request))
+                                    address=client_address(request), origin=origin)
         issued = service.issue_token(user) if user is not None else None
     if issued is None:
         raise NotAuthenticated("用户名或密码错误", "Wrong user name or password")

@@ -84,11 +84,13 @@ def create_user(
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str, address: str) -> User | None:
+def authenticate(*, session: Session, username: str, password: str, address: str,
+                 origin: Origin = Origin("auth")) -> User | None:
     """The user if the password matches; records failures and refuses throttled sign-ins.
 
     Returns None on a wrong password (the caller commits, so the failure is remembered)
-    and raises TooManyRequests when the user name has failed too often recently.
+    and raises TooManyRequests when the user name has failed too often recently. Every
+    attempt, good or bad, goes to the audit trail (who tried which account from where).
     """
     settings = get_settings()
     window_start = utcnow() - dt.timedelta(minutes=settings.login_lockout_minutes)
@@ -103,11 +105,17 @@ def authenticate(*, session: Session, username: str, password: str, address: str
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if not verify_password(user.password_hash if user else None, password):
         session.add(LoginAttempt(username=username, address=address[:64]))
+        record(session=session, actor=None, origin=origin, entity="user",
+               entity_id=user.id if user else username, action="sign_in_failed",
+               after={"username": username, "address": address[:64]})
         return None
     assert user is not None
-    if needs_rehash(user.password_hash):
+    rehashed = needs_rehash(user.password_hash)
+    if rehashed:
         user.password_hash = hash_password(password)
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    record(session=session, actor=user, origin=origin, entity="user", entity_id=user.id, action="sign_in",
+           after={"address": address[:64], "rehashed": rehashed})
     return user
 
 
