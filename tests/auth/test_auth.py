@@ -264,3 +264,19 @@ def test_user_api_is_admin_only_and_hashes(client, as_user, world, session):
     user = session.scalar(select(User).where(User.username == "api.user"))
     assert user.password_hash.startswith("$argon2id$") and user.role == Role.GRID_WORKER
     assert login(client, "api.user", "a-long-password").status_code == 200
+
+
+def test_every_sign_in_attempt_is_audited(client, world, session):
+    def entries(action):
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+    login(client, "operator", "wrong-password")
+    login(client, "nobody", "wrong-password")
+    assert login(client, "operator", PASSWORD).status_code == 200
+    failed = entries("sign_in_failed")
+    assert [(e.entity_id, e.actor_id, e.after["username"]) for e in failed] == [
+        (str(world.users["operator"].id), None, "operator"), ("nobody", None, "nobody")]
+    assert all(e.channel == "api" and e.request_id for e in failed)
+    ok = entries("sign_in")
+    assert len(ok) == 1 and ok[0].actor_id == world.users["operator"].id and ok[0].after["address"] == "testclient"
+    assert all("wrong-password" not in json.dumps(e.after) for e in failed + ok)
