@@ -293,6 +293,84 @@ class DisputeRead(BaseModel):
     escalations_count: int
     sessions_count: int
     parties: list[PartyRead] = Field(default_factory=list)
+    allowed: list[str] = Field(default_factory=list, description="Actions you may fire now")
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: dt.datetime
+    actor_name: str
+    channel: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+
+
+class StatsRead(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_area: dict[str, int]
+    by_level: dict[str, int]
+    by_state: dict[str, int]
+    mediated: int
+    agreements: int
+    partial: int
+    failed: int
+    success_rate: float | None
+    agreements_total: int
+    agreements_performed: int
+    performance_rate: float | None
+    obligations_total: int
+    obligations_performed: int
+    obligations_overdue: int
+    average_days: float | None
+    escalated: int
+    escalations: int
+    referred_litigation: int
+    referred_arbitration: int
+    criminal_risk: int
+    group: int
+
+
+class CampaignRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    starts_on: dt.date
+    ends_on: dt.date
+    note: str | None
+
+
+class CommunityProgressRead(BaseModel):
+    community_id: int
+    community_name: str
+    total: int
+    cleared: int
+    resolved: int
+    overdue: int
+    rate: float | None
+    monthly: dict[str, int]
+
+
+class CampaignItemRead(BaseModel):
+    id: int
+    dispute_id: int
+    dispute_number: str | None
+    dispute_state: DisputeState
+    community_id: int
+    owner_user_id: int | None
+    target_on: dt.date
+
+
+class CampaignBoardRead(BaseModel):
+    campaign: CampaignRead
+    months: list[str]
+    communities: list[CommunityProgressRead]
+    items: list[CampaignItemRead]
 
 
 class DisputePage(BaseModel):
