@@ -149,6 +149,7 @@ class PetitionRead(BaseModel):
     case_state: str | None = None
     petitioners: list[PetitionerRead] = Field(default_factory=list)
     related: list[RelatedRead] = Field(default_factory=list)
+    allowed: list[str] = Field(default_factory=list, description="Actions you may fire now")
 
 
 class PetitionPage(BaseModel):
@@ -158,8 +159,28 @@ class PetitionPage(BaseModel):
     size: int
 
 
+class LookupPerson(BaseModel):
+    person_id: int
+    name: str
+    id_number_masked: str | None
+    petitions: int
+
+
 class LookupRead(BaseModel):
     """What the desk learns while typing: known persons and their petition history."""
 
-    persons: list[dict]
+    persons: list[LookupPerson]
     history: list[RelatedRead]
+
+
+class BoardRowRead(BaseModel):
+    petition_id: int
+    number: str | None
+    title: str
+    state: PetitionState
+    due_kind: str | None
+    due_at: dt.datetime | None
+    remaining_seconds: float
+    bucket: str
+    leader_user_id: int | None
+    unit_id: int | None
