@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
@@ -482,15 +482,21 @@ class _BulkWriter:
         """
         if session.scalar(select(Case.id).limit(1)) is not None:
             return
+        # Only what the migrations created: an index declared in the models but not yet
+        # migrated is left alone (a migration will create it).
+        existing = {ix["name"] for ix in inspect(self.connection).get_indexes(Case.__tablename__)}
         for index in sorted(Case.__table__.indexes, key=lambda i: i.name or ""):
-            index.drop(self.connection)
-            self.dropped.append(index)
+            if index.name in existing:
+                index.drop(self.connection)
+                self.dropped.append(index)
 
     def restore_indexes(self) -> None:
-        """Recreate what ``drop_indexes_if_empty`` dropped."""
+        """Recreate what ``drop_indexes_if_empty`` dropped, then refresh the planner's statistics."""
         for index in self.dropped:
             index.create(self.connection)
         self.dropped.clear()
+        # After a bulk load the planner's row estimates are stale (or absent on SQLite).
+        self.connection.exec_driver_sql('ANALYZE "case"')
 
     def time(self, epoch: float | None):
         """A stored UTC instant from epoch seconds."""
