@@ -188,14 +188,16 @@ class local_date(FunctionElement):  # noqa: N801
 @compiles(local_date)
 def _local_date_pg(element, compiler, **kw):
     column, offset = list(element.clauses)
-    return (f"to_char({compiler.process(column, **kw)} + make_interval(secs => {compiler.process(offset, **kw)}), "
-            "'YYYY-MM-DD')")
+    # The offset is rendered inline so SELECT and GROUP BY carry the same expression text.
+    secs = compiler.process(offset, **{**kw, "literal_binds": True})
+    return f"to_char({compiler.process(column, **kw)} + make_interval(secs => {secs}), 'YYYY-MM-DD')"
 
 
 @compiles(local_date, "sqlite")
 def _local_date_sqlite(element, compiler, **kw):
     column, offset = list(element.clauses)
-    return f"date({compiler.process(column, **kw)}, ({compiler.process(offset, **kw)}) || ' seconds')"
+    secs = compiler.process(offset, **{**kw, "literal_binds": True})
+    return f"date({compiler.process(column, **kw)}, '{secs} seconds')"
 
 
 def utc_offset_seconds(now: dt.datetime) -> int:
