@@ -48,7 +48,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope: the swapped engine must not outlive the browser tests into the rest of the run.
+@pytest.fixture(scope="module")
 def e2e_database(tmp_path_factory) -> Iterator[str]:
     """A fresh database for the live server, migrated to head; dropped afterwards."""
     if os.environ.get("CIVICGRID_TEST_DB", "sqlite") == "postgresql":
@@ -70,7 +71,7 @@ def e2e_database(tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(e2e_database) -> Iterator[LiveServer]:
     """civicgrid under uvicorn in a background thread on 127.0.0.1, serving the fictional city."""
     import uvicorn
