@@ -469,7 +469,3 @@ def campaign_refresh(campaign_id: int, session: SessionDep, user: DeskUser, orig
     campaigns.refresh_campaign(session=session, actor=user, origin=origin, campaign_id=campaign_id)
     return redirect(f"/mediation/campaigns/{campaign_id}")
 
-
-def dispute_link(dispute: Dispute) -> str:
-    """The page of a dispute."""
-    return f"/mediation/disputes/{dispute.id}"
