@@ -56,6 +56,8 @@ REPORTING_ROLES = {Role.OPERATOR, Role.GRID_WORKER, Role.CITIZEN}
 MAP_ROLES = {Role.ADMIN, Role.OPERATOR, Role.HANDLER, Role.GRID_WORKER, Role.LEADER}
 # Dashboard, assessment and reports (the assessment domain's pages).
 LEADING_ROLES = {Role.ADMIN, Role.OPERATOR, Role.LEADER}
+# Mediation centre and petition reception (mediators and windows are handlers).
+MEDIATION_ROLES = {Role.ADMIN, Role.OPERATOR, Role.HANDLER, Role.LEADER}
 
 
 def nav_for(user: User | None) -> list[NavItem]:
@@ -71,6 +73,9 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("dashboard", "/dashboard", "指挥大屏", "Dashboard"))
         items.append(NavItem("assessment", "/assessment", "考核排名", "Assessment"))
         items.append(NavItem("reports", "/reports", "月度报告", "Reports"))
+    if user.role in MEDIATION_ROLES:
+        items.append(NavItem("mediation", "/mediation", "矛盾调解", "Mediation"))
+        items.append(NavItem("petitions", "/petitions", "信访接待", "Petitions"))
     if user.role == Role.GRID_WORKER:
         items.append(NavItem("points", "/assessment/points", "我的积分", "My points"))
     if user.role == Role.ADMIN:
