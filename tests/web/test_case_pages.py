@@ -400,3 +400,16 @@ def test_citizen_reports_through_the_citizen_channel(browser, session, world):
     case_id = int(re.search(r"/cases/(\d+)", response.headers["location"]).group(1))
     assert session.get(Case, case_id).channel.value == "citizen_web"
     assert "登记事件" in citizen.get("/inbox").text and "网格地图" not in citizen.get("/inbox").text
+
+
+def test_english_pages_label_states_and_times_in_english(browser, report):
+    case = report()
+    operator = browser("operator")
+    post_form(operator, f"/cases/{case.id}/actions/register")
+    operator.get("/lang/en")
+    listing = operator.get("/cases").text
+    assert ">Registered<" in listing and "待派遣" not in listing
+    assert " left" in listing and "剩余" not in listing
+    detail = operator.get(f"/cases/{case.id}").text
+    assert "Resolve by" in detail and "Dispatch" in detail and "Exposed rubbish" in detail
+    assert "已完成" not in detail and "办结时限" not in detail

@@ -66,3 +66,16 @@ def test_safe_next(target, expected):
 def test_every_template_compiles():
     for name in env.list_templates():
         env.get_template(name)
+
+
+
+def test_macros_imported_without_context_follow_the_page_language():
+    from civicgrid.web import templating
+
+    template = env.from_string('{% from "_macros.html" import badge %}{{ badge("reported") }}')
+    marker = templating._page_lang.set("en")  # what render() does for an English page
+    try:
+        assert ">Reported<" in template.render(lang="en")
+    finally:
+        templating._page_lang.reset(marker)
+    assert ">待立案<" in template.render(lang="zh")

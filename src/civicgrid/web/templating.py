@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +44,14 @@ STATE_TONES: dict[CaseState, str] = {
 }
 
 
+# The language of the page being rendered. Macros imported without context (``{% from … import
+# badge %}``) cannot see the page's ``lang`` variable, so render() also sets it here.
+_page_lang: ContextVar[str | None] = ContextVar("civicgrid_page_lang", default=None)
+
+
 def _lang(ctx: Mapping[str, Any]) -> str:
-    return "en" if ctx.get("lang") == "en" else "zh"
+    lang = ctx.get("lang") or _page_lang.get()
+    return "en" if lang == "en" else "zh"
 
 
 @pass_context
@@ -172,10 +179,15 @@ def render(request: Request, name: str, context: Mapping[str, Any] | None = None
            status_code: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
     """Render a template for this request: adds ``lang``, ``csrf`` and ``request``; sets the CSRF cookie."""
     token = csrf_token(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     ctx: dict[str, Any] = {"request": request, "lang": request_lang(request), "csrf": token,
-                           "path": request.url.path}
+                           "path": request.url.path, "here": here}
     ctx.update(context or {})
-    html = env.get_template(name).render(ctx)
+    marker = _page_lang.set(ctx["lang"])
+    try:
+        html = env.get_template(name).render(ctx)
+    finally:
+        _page_lang.reset(marker)
     response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
     set_csrf_cookie(request, response, token)
     return response
