@@ -22,14 +22,13 @@ def test_marker_moves_with_history_and_new_cases(session, world, make):
 
 
 def test_fan_out_computes_once_per_scope_and_region(session, world, make):
-    hub = live.Hub()
+    hub = live.Hub(autostart=False)
     district, street = world.regions["district"].id, world.regions["street1"].id
 
     async def run():
         leader = live.viewer_of(world.users["leader"])
         subs = [(await hub.subscribe(leader, district))[0] for _ in range(3)]
         street_sub, first = await hub.subscribe(live.viewer_of(world.users["street_leader"]), street)
-        hub._task.cancel()
         assert first["received"]["value"] == 0
         hub.recomputes = 0
         make(state=S.REPORTED, received=utcnow(), grid="grid211")  # street 2: the street leader's numbers stay

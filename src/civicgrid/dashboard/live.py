@@ -93,8 +93,9 @@ def compute_counters(viewer: Viewer, region_id: int, now: dt.datetime | None = N
 class Hub:
     """One per process: the watcher and its subscribers."""
 
-    def __init__(self, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, poll_seconds: float = POLL_SECONDS, autostart: bool = True) -> None:
         self.poll_seconds = poll_seconds
+        self.autostart = autostart  # tests drive _poll and fan_out by hand
         self.subscribers: set[Subscriber] = set()
         self._task: asyncio.Task | None = None
         self._floor: int | None = None
@@ -107,7 +108,7 @@ class Hub:
         first = await asyncio.to_thread(compute_counters, viewer, region_id)
         sub.last = json.dumps(first, sort_keys=True)
         self.subscribers.add(sub)
-        if self._task is None or self._task.done():
+        if self.autostart and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run())
         return sub, first
 
