@@ -391,3 +391,8 @@ router = APIRouter()
 # Fixed paths (/api/people/review, /import, /export.xlsx) before /api/people/{person_id}.
 router.include_router(io_api)
 router.include_router(api)
+
+# The people pages travel with the API (civicgrid.app mounts this module's router).
+from civicgrid.people.pages import router as pages  # noqa: E402
+
+router.include_router(pages)

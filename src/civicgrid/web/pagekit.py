@@ -54,6 +54,7 @@ class NavItem:
 
 REPORTING_ROLES = {Role.OPERATOR, Role.GRID_WORKER, Role.CITIZEN}
 MAP_ROLES = {Role.ADMIN, Role.OPERATOR, Role.HANDLER, Role.GRID_WORKER, Role.LEADER}
+PEOPLE_ROLES = {Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.LEADER}  # people.access.READ_ROLES
 # Dashboard, assessment and reports (the assessment domain's pages).
 LEADING_ROLES = {Role.ADMIN, Role.OPERATOR, Role.LEADER}
 # Mediation centre and petition reception (mediators and windows are handlers).
@@ -69,6 +70,9 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("new", "/cases/new", "登记事件", "New case"))
     if user.role in MAP_ROLES:
         items.append(NavItem("map", "/map", "网格地图", "Grid map"))
+    if user.role in PEOPLE_ROLES:
+        items.append(NavItem("people", "/people", "实有人口", "Residents"))
+        items.append(NavItem("care", "/care", "重点人群", "People under care"))
     if user.role in LEADING_ROLES:
         items.append(NavItem("dashboard", "/dashboard", "指挥大屏", "Dashboard"))
         items.append(NavItem("assessment", "/assessment", "考核排名", "Assessment"))

@@ -1,0 +1,410 @@
+"""People pages: person search, the one-page profile (一人一档), import and review queue, care lists,
+the care record with visit entry, caretakers and colour.
+
+Routes are thin: they parse the form, call the same services as the API (mutations inside
+``attempt`` so a refusal rolls back alone), and hand the templates everything decided —
+which forms this user may see, masked values, the colour and why. A clear ID number or
+phone is shown only in the response to a reveal with a reason, never stored in the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import func, or_, select
+
+from civicgrid.audit.models import AuditEntry
+from civicgrid.auth.models import Role, User
+from civicgrid.db import utcnow
+from civicgrid.errors import InvalidInput
+from civicgrid.people import access, care, importer, risk, service
+from civicgrid.people.models import (
+    CARE_LEVELS,
+    CARETAKER_KINDS,
+    COLOUR_HEX,
+    COLOUR_LABELS,
+    GENDERS,
+    ID_KINDS,
+    POPULATION_TYPES,
+    RELATIONS,
+    CareRecord,
+    CareType,
+    Colour,
+    Household,
+    ImportRow,
+    Person,
+    ReviewItem,
+)
+from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
+from civicgrid.regions.models import Region
+from civicgrid.web.deps import OriginDep, SessionDep
+from civicgrid.web.i18n import request_lang
+from civicgrid.web.pagekit import PageRoute, PageUser, attempt, error_list, error_text, page, parse_int, redirect
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+PAGE_SIZE = 20
+
+LABELS = {"population": POPULATION_TYPES, "gender": GENDERS, "id_kind": ID_KINDS, "relation": RELATIONS,
+          "level": CARE_LEVELS, "caretaker": CARETAKER_KINDS, "outcome": importer.OUTCOMES}
+HISTORY_LABELS = {
+    "create": ("建档", "Record created"), "update": ("修改", "Edited"), "view": ("查阅档案", "Record opened"),
+    "unmask": ("查看完整信息", "Unmasked"), "review_merge": ("人工核对：合并", "Review: merged"),
+    "review_create": ("人工核对：另建档案", "Review: kept apart"), "start": ("纳入管控", "Care started"),
+    "end": ("解除管控", "Care ended"), "level": ("调整管控等级", "Level changed"), "visit": ("走访", "Visit"),
+    "add_caretaker": ("指定帮扶人", "Caretaker assigned"), "remove_caretaker": ("撤销帮扶人", "Caretaker relieved"),
+    "visit_missed": ("走访逾期", "Visit missed"), "colour": ("风险颜色变化", "Colour changed"),
+    "override": ("人工调整颜色", "Colour overridden"), "clear_override": ("恢复计算颜色", "Override cleared"),
+}
+
+
+def colour_view(colour: str | None) -> dict[str, Any]:
+    """A colour as the templates draw it: value, label pair and hex."""
+    c = Colour(colour or "green")
+    return {"value": c.value, "label": COLOUR_LABELS[c], "hex": COLOUR_HEX[c]}
+
+
+def _flash(request: Request) -> str:
+    return request.query_params.get("done", "")
+
+
+# --------------------------------------------------------------------------------------
+# Person search
+# --------------------------------------------------------------------------------------
+
+
+@router.get("/people")
+def people_list(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Search persons in one's area (masked), with links to import, review and export."""
+    access.require(user, "read")
+    params = request.query_params
+    values = {k: params.get(k, "") for k in ("q", "population_type", "under_care", "page")}
+    page_no = max(1, parse_int(values["page"]) or 1)
+    query = service.PersonQuery(q=values["q"] or None, population_type=values["population_type"] or None,
+                                under_care={"yes": True, "no": False}.get(values["under_care"]))
+    rows, total = service.search_persons(session=session, actor=user, query=query, limit=PAGE_SIZE,
+                                         offset=(page_no - 1) * PAGE_SIZE)
+    regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_({p.region_id for p in rows})))} if rows else {}
+    export_query = "&".join(f"{k}={v}" for k, v in (("q", values["q"]), ("population_type", values["population_type"]))
+                            if v)
+    if values["under_care"] in ("yes", "no"):
+        export_query += ("&" if export_query else "") + f"under_care={'true' if values['under_care'] == 'yes' else 'false'}"
+    return page(request, "people/list.html", {
+        "rows": rows, "total": total, "values": values, "regions": regions, "page_no": page_no,
+        "has_next": (total or 0) > page_no * PAGE_SIZE, "populations": POPULATION_TYPES,
+        "can_import": access.may(user, "import"), "can_review": access.may(user, "review"),
+        "can_export": access.may(user, "export"), "export_query": export_query, "labels": LABELS,
+        "open_reviews": _open_reviews(session, user),
+    }, user=user, session=session, active="people")
+
+
+def _open_reviews(session, user: User) -> int:
+    if not access.may(user, "review"):
+        return 0
+    return session.scalar(select(func.count(ReviewItem.id)).where(ReviewItem.status == "open",
+                                                                  access.scope(ReviewItem.region_path, user))) or 0
+
+
+# --------------------------------------------------------------------------------------
+# Import and review
+# --------------------------------------------------------------------------------------
+
+
+@router.get("/people/import")
+def import_form(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """The upload form with the templates to download."""
+    access.require(user, "import")
+    batches = list(session.scalars(select(importer.ImportBatch).where(access.scope(importer.ImportBatch.region_path, user))
+                                   .order_by(importer.ImportBatch.id.desc()).limit(10)))
+    return page(request, "people/import.html", {"report": None, "batches": batches, "error": "", "error_items": [],
+                                                "today": utcnow().date().isoformat(), "labels": LABELS},
+                user=user, session=session, active="people")
+
+
+@router.post("/people/import")
+def import_upload(request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                  file: UploadFile | None = None, source: Annotated[str, Form()] = "",
+                  as_of_text: Annotated[str, Form(alias="as_of")] = "") -> Response:
+    """Run an import and show its per-row report."""
+    access.require(user, "import")
+    upload = file
+    lang = request_lang(request)
+
+    def call():
+        if upload is None or not getattr(upload, "filename", None):
+            raise InvalidInput("请选择要导入的文件", "Choose a file to import")
+        from civicgrid.people.routes import check_upload
+
+        check_upload(upload)
+        try:
+            as_of = dt.date.fromisoformat(as_of_text) if as_of_text else None
+        except ValueError:
+            raise InvalidInput("数据日期格式应为 YYYY-MM-DD", "The as-of date must be YYYY-MM-DD") from None
+        return importer.import_persons(session=session, actor=user, origin=origin, stream=upload.file,
+                                       filename=upload.filename, source=source, as_of=as_of, keep_items=2000)
+
+    report, error = attempt(session, call)
+    batches = list(session.scalars(select(importer.ImportBatch).where(access.scope(importer.ImportBatch.region_path, user))
+                                   .order_by(importer.ImportBatch.id.desc()).limit(10)))
+    return page(request, "people/import.html", {
+        "report": report, "batches": batches, "error": error_text(error, lang), "error_items": _import_errors(error, lang),
+        "today": utcnow().date().isoformat(), "labels": LABELS,
+    }, user=user, session=session, active="people", status_code=error.status if error else 200)
+
+
+def _import_errors(error, lang: str) -> list[str]:
+    if error is None:
+        return []
+    missing = error.extra.get("missing") or []
+    return [str(m) for m in missing] or error_list(error, lang)
+
+
+@router.get("/people/review")
+def review_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """The review queue: each uncertain match beside its candidate, to merge or keep apart."""
+    items = importer.review_queue(session=session, actor=user, limit=50)
+    candidates = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({i.candidate_id for i in items})))} if items else {}
+    return page(request, "people/review.html", {"items": items, "candidates": candidates, "labels": LABELS,
+                                                "flash": _flash(request), "error": "", "error_items": []},
+                user=user, session=session, active="people")
+
+
+@router.post("/people/review/{item_id}")
+def review_decide(item_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                  decision: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+    """Merge into the candidate or create a separate record."""
+    _, error = attempt(session, lambda: importer.resolve_review(session=session, actor=user, origin=origin,
+                                                                item_id=item_id, decision=decision, note=note[:300]))
+    if error is not None:
+        lang = request_lang(request)
+        items = importer.review_queue(session=session, actor=user, limit=50)
+        candidates = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({i.candidate_id for i in items})))} if items else {}
+        return page(request, "people/review.html", {"items": items, "candidates": candidates, "labels": LABELS,
+                                                    "flash": "", "error": error_text(error, lang),
+                                                    "error_items": error_list(error, lang)},
+                    user=user, session=session, active="people", status_code=error.status)
+    return redirect(f"/people/review?done={decision}")
+
+
+# --------------------------------------------------------------------------------------
+# The profile (一人一档)
+# --------------------------------------------------------------------------------------
+
+
+def _profile(request: Request, session, user: User, origin, person_id: int, *, revealed: dict[str, str] | None = None,
+             error=None, status_code: int = 200) -> Response:
+    person = service.open_profile(session=session, actor=user, origin=origin, person_id=person_id)
+    region = session.get(Region, person.region_id)
+    household = session.get(Household, person.household_id) if person.household_id else None
+    members = []
+    if household is not None:
+        members = list(session.scalars(service.visible_persons(user).where(Person.household_id == household.id)
+                                       .order_by(Person.id)))
+    house = None
+    if person.house_id:
+        try:
+            house = service.get_record(session=session, actor=user, kind="house", record_id=person.house_id)
+        except Exception:  # a house outside the area is simply not shown
+            house = None
+    cases = care.cases_of_person(session=session, actor=user, person_id=person.id)
+    records = care.care_of_person(session=session, actor=user, person_id=person.id)
+    care_views = []
+    for r in records:
+        care_views.append({"record": r, "type": session.get(CareType, r.type_code), "colour": colour_view(r.colour),
+                           "caretakers": care.caretakers(session=session, care_id=r.id),
+                           "visits": care.visits(session=session, care_id=r.id, limit=5)})
+    history = _history(session, [("person", person.id)] + [("care_record", r.id) for r in records])
+    imports = list(session.execute(
+        select(ImportRow.batch_id, ImportRow.row_no, ImportRow.outcome, ImportRow.message_zh, ImportRow.message_en)
+        .where(ImportRow.record_id == person.id, ImportRow.outcome.in_(["created", "merged", "unchanged"]))
+        .order_by(ImportRow.id.desc()).limit(20)))
+    lang = request_lang(request)
+    return page(request, "people/profile.html", {
+        "person": person, "region": region, "household": household, "members": members, "house": house,
+        "cases": cases, "care_views": care_views, "history": history, "imports": imports, "labels": LABELS,
+        "revealed": revealed or {}, "can_unmask": access.may(user, "unmask"),
+        "can_start_care": access.may(user, "care_write"), "care_types": care.care_types(session=session),
+        "sees_care": access.may(user, "care_read"), "provenance": sorted((person.provenance or {}).items()),
+        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+    }, user=user, session=session, active="people", status_code=status_code)
+
+
+def _history(session, subjects: list[tuple[str, int]], limit: int = 60) -> list[dict[str, Any]]:
+    if not subjects:
+        return []
+    clauses = [(AuditEntry.entity == e) & (AuditEntry.entity_id == str(i)) for e, i in subjects]
+    clauses += [(AuditEntry.entity == "risk_care") & (AuditEntry.entity_id == str(i)) for e, i in subjects if e == "care_record"]
+    entries = session.scalars(select(AuditEntry).where(or_(*clauses)).order_by(AuditEntry.id.desc()).limit(limit))
+    return [{"at": e.at, "actor": e.actor_name, "label": HISTORY_LABELS.get(e.action, (e.action, e.action)),
+             "note": e.note, "from": e.from_state, "to": e.to_state, "channel": e.channel} for e in entries]
+
+
+@router.get("/people/{person_id}")
+def person_profile(person_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep) -> Response:
+    """Everything about one person on one page (masked; opening it is logged)."""
+    return _profile(request, session, user, origin, person_id)
+
+
+@router.post("/people/{person_id}/reveal")
+def person_reveal(person_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                  field: Annotated[str, Form()], reason: Annotated[str, Form()] = "") -> Response:
+    """Show one identifier in clear in this response only, after the permission and reason checks."""
+    result, error = attempt(session, lambda: service.reveal(session=session, actor=user, origin=origin,
+                                                            person_id=person_id, field=field, reason=reason))
+    if error is not None:
+        return _profile(request, session, user, origin, person_id, error=error, status_code=error.status)
+    value, _ = result  # type: ignore[misc]
+    return _profile(request, session, user, origin, person_id, revealed={field: value or ""})
+
+
+@router.post("/people/{person_id}/care")
+def person_start_care(person_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                      type_code: Annotated[str, Form()], level: Annotated[str, Form()] = "focus",
+                      reason: Annotated[str, Form()] = "") -> Response:
+    """Put the person under care from the profile page."""
+    def call():
+        return care.start_care(session=session, actor=user, origin=origin, person_id=person_id,
+                               data=CareCreate(type_code=type_code, level=level, reason=reason or "—"))
+
+    if len(reason.strip()) < 2:
+        error = InvalidInput("请填写纳入管控的原因", "Give the reason for starting care")
+        return _profile(request, session, user, origin, person_id, error=error, status_code=422)
+    record, error = attempt(session, call)
+    if error is not None:
+        return _profile(request, session, user, origin, person_id, error=error, status_code=error.status)
+    return redirect(f"/care/{record.id}?done=started")  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------------------
+# People under care
+# --------------------------------------------------------------------------------------
+
+
+@router.get("/care")
+def care_list(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """People under care in one's area, most at risk first; filters by type, colour, overdue, mine."""
+    params = request.query_params
+    values = {k: params.get(k, "") for k in ("type", "colour", "overdue", "mine")}
+    query = care.CareQuery(type_code=values["type"] or None, colour=values["colour"] or None,
+                           overdue={"yes": True, "no": False}.get(values["overdue"]), mine=values["mine"] == "1")
+    rows = care.list_care(session=session, actor=user, query=query, limit=200)
+    types = {t.code: t for t in care.care_types(session=session)}
+    counts = dict(session.execute(select(CareRecord.colour, func.count(CareRecord.id)).where(
+        CareRecord.active.is_(True), access.scope(CareRecord.region_path, user)).group_by(CareRecord.colour)).all())
+    return page(request, "people/care_list.html", {
+        "rows": [{"record": r, "person": p, "type": types.get(r.type_code), "colour": colour_view(r.colour)} for r, p in rows],
+        "values": values, "types": list(types.values()), "colours": [colour_view(c.value) for c in Colour],
+        "counts": counts, "labels": LABELS, "now": utcnow(),
+    }, user=user, session=session, active="care")
+
+
+def _care_page(request: Request, session, user: User, care_id: int, *, error=None, status_code: int = 200) -> Response:
+    record = care.get_care(session=session, actor=user, care_id=care_id)
+    person = session.get(Person, record.person_id)
+    colour_row = risk.colour_of(session=session, actor=user, subject="care", subject_id=record.id)
+    caretaker_users = []
+    if access.may(user, "care_write"):
+        caretaker_users = list(session.scalars(select(User).where(
+            User.active.is_(True), User.role.in_([Role.GRID_WORKER, Role.OPERATOR]),
+            User.scope_path >= user.scope_path, User.scope_path < user.scope_path + "~").order_by(User.username)))
+    lang = request_lang(request)
+    return page(request, "people/care_detail.html", {
+        "record": record, "person": person, "type": session.get(CareType, record.type_code),
+        "colour": colour_view(record.colour), "computed": colour_view(colour_row.computed_colour),
+        "explanation": colour_row.explanation, "override": colour_row, "labels": LABELS,
+        "caretakers": care.caretakers(session=session, care_id=record.id), "caretaker_users": caretaker_users,
+        "visits": care.visits(session=session, care_id=record.id), "history": _history(session, [("care_record", record.id)]),
+        "can_write": access.may(user, "care_write") and record.active, "can_visit": access.may(user, "visit") and record.active,
+        "can_override": access.may(user, "risk_override"), "colours": [colour_view(c.value) for c in Colour],
+        "overdue": record.visit_overdue or (record.next_visit_due is not None and record.next_visit_due < utcnow()),
+        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+    }, user=user, session=session, active="care", status_code=status_code)
+
+
+@router.get("/care/{care_id}")
+def care_detail(care_id: int, request: Request, session: SessionDep, user: PageUser) -> Response:
+    """One care record: colour and why, caretakers, the visit form and log, history."""
+    return _care_page(request, session, user, care_id)
+
+
+def _after(request: Request, session, user: User, care_id: int, call, done: str) -> Response:
+    _, error = attempt(session, call)
+    if error is not None:
+        return _care_page(request, session, user, care_id, error=error, status_code=error.status)
+    return redirect(f"/care/{care_id}?done={done}")
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        raise InvalidInput("经纬度应为数字", "Latitude and longitude must be numbers") from None
+
+
+@router.post("/care/{care_id}/visits")
+def care_visit(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+               findings: Annotated[str, Form()] = "", place: Annotated[str, Form()] = "",
+               next_step: Annotated[str, Form()] = "", lat: Annotated[str, Form()] = "",
+               lon: Annotated[str, Form()] = "") -> Response:
+    """Log a visit from the web form."""
+    def call():
+        if len(findings.strip()) < 2:
+            raise InvalidInput("请填写走访情况", "Describe what was found")
+        return care.log_visit(session=session, actor=user, origin=origin, care_id=care_id,
+                              data=VisitCreate(findings=findings.strip(), place=place[:200], next_step=next_step[:300],
+                                               lat=_float(lat), lon=_float(lon)))
+
+    return _after(request, session, user, care_id, call, "visited")
+
+
+@router.post("/care/{care_id}/caretakers")
+def care_caretaker(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                   kind: Annotated[str, Form()], user_id: Annotated[str, Form()] = "",
+                   name: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+                   is_primary: Annotated[str, Form()] = "") -> Response:
+    """Assign a caretaker from the web form."""
+    return _after(request, session, user, care_id, lambda: care.add_caretaker(
+        session=session, actor=user, origin=origin, care_id=care_id,
+        data=CaretakerCreate(kind=kind, user_id=parse_int(user_id), name=name[:60] or None, phone=phone[:30] or None,
+                             is_primary=bool(is_primary))), "caretaker")
+
+
+@router.post("/care/{care_id}/level")
+def care_level(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+               level: Annotated[str, Form()], reason: Annotated[str, Form()] = "") -> Response:
+    """Change the care level with a reason."""
+    def call():
+        if len(reason.strip()) < 2:
+            raise InvalidInput("请填写调整原因", "Give the reason")
+        return care.change_level(session=session, actor=user, origin=origin, care_id=care_id,
+                                 data=CareChange(level=level, reason=reason.strip()[:300]))
+
+    return _after(request, session, user, care_id, call, "level")
+
+
+@router.post("/care/{care_id}/end")
+def care_end(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+             reason: Annotated[str, Form()] = "") -> Response:
+    """End care with a reason."""
+    def call():
+        if len(reason.strip()) < 2:
+            raise InvalidInput("请填写解除原因", "Give the reason")
+        return care.end_care(session=session, actor=user, origin=origin, care_id=care_id,
+                             data=CareEnd(reason=reason.strip()[:300]))
+
+    return _after(request, session, user, care_id, call, "ended")
+
+
+@router.post("/care/{care_id}/override")
+def care_override(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                  colour: Annotated[str, Form()], reason: Annotated[str, Form()] = "") -> Response:
+    """Set the colour by hand (manual judgement) with a reason; or clear it."""
+    if colour == "auto":
+        call = lambda: risk.clear_override(session=session, actor=user, origin=origin, subject="care",  # noqa: E731
+                                           subject_id=care_id, reason=reason.strip() or "恢复规则计算结果")
+    else:
+        call = lambda: risk.override(session=session, actor=user, origin=origin, subject="care",  # noqa: E731
+                                     subject_id=care_id, colour=colour, reason=reason)
+    return _after(request, session, user, care_id, call, "colour")
