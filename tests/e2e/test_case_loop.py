@@ -118,7 +118,14 @@ def test_operator_and_handler_close_a_case_by_clicking(new_page, live_server, sh
     expect(timeline).to_contain_text("handler")
     shot(operator, "09-case-closed")
 
-    # The closed case shows in the list under its final state.
-    operator.goto("/cases?state=closed")
+    # The list filters in place (htmx) and keeps the filter in the address.
+    operator.click("nav.mainnav >> text=事件列表")
+    operator.select_option("form.filters select[name=state]", "open")
+    expect(operator).to_have_url(re.compile(r"/cases\?.*state=open"))
+    expect(operator.locator("#case-results")).to_contain_text("没有符合条件的事件")
+    operator.select_option("form.filters select[name=state]", "closed")
+    expect(operator).to_have_url(re.compile(r"/cases\?.*state=closed"))
     expect(operator.locator("table.cases tr", has_text=case_number)).to_contain_text("已结案")
+    shot(operator, "10-case-list-filtered")
+    expect(operator.locator(".langswitch a")).to_have_attribute("href", re.compile(r"next=%2Fcases%3F.*state%3Dclosed"))
     assert operator.js_errors == [] and handler.js_errors == []

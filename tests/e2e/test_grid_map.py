@@ -29,7 +29,7 @@ def test_grid_map_draws_every_grid_and_switches_to_english(new_page, live_server
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text("网格")
     expect(tooltip).to_contain_text("未办结事件")
-    shot(page, "10-grid-map-zh")
+    shot(page, "11-grid-map-zh")
 
     page.click("text=English")
     expect(page).to_have_url(re.compile(r"/map$"))
@@ -40,7 +40,7 @@ def test_grid_map_draws_every_grid_and_switches_to_english(new_page, live_server
     expect(page.locator("#grid-map-status")).to_have_text(f"{live_server.grid_count} grids")
     page.locator("#grid-map path.leaflet-interactive").first.hover()
     expect(page.locator(".leaflet-tooltip")).to_contain_text("open cases")
-    shot(page, "11-grid-map-en")
+    shot(page, "12-grid-map-en")
 
     page.click("text=中文")
     expect(page.locator("h1")).to_have_text("网格地图")

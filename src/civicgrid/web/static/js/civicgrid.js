@@ -144,6 +144,17 @@
     });
   }
 
+  /* After htmx changes the address (list filters), the language switch should come back here. */
+  function followAddress() {
+    var here = window.location.pathname + window.location.search;
+    document.querySelectorAll(".langswitch a").forEach(function (a) {
+      var url = new URL(a.getAttribute("href"), window.location.origin);
+      url.searchParams.set("next", here);
+      a.setAttribute("href", url.pathname + url.search);
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", followAddress);
+
   if (window.htmx) {
     window.htmx.onLoad(init);
   } else {
