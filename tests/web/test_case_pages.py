@@ -337,6 +337,9 @@ def test_comment_and_attachment(browser, report):
     assert upload.status_code == 303
     page = operator.get(f"/cases/{case.id}").text
     assert "已电话回复反映人" in page and "现场.png" in page
+    link = re.search(r'href="(/api/cases/attachments/\d+/file)"', page).group(1)
+    download = operator.get(link)  # the session cookie is enough for a GET
+    assert download.status_code == 200 and download.content == PNG
     bad = operator.post(f"/cases/{case.id}/attachments", data={"csrf": operator.cookies.get("cg_csrf")},
                         files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")}, follow_redirects=False)
     assert bad.status_code == 422 and "只接受" in bad.text
