@@ -10,7 +10,6 @@ be passed off as an ID number.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from functools import lru_cache
@@ -71,4 +70,5 @@ def lookup_hash(value: str | None, *, kind: str) -> str | None:
     if value is None:
         return None
     _, key = _current()
-    return hmac.new(key, kind.encode("ascii") + b":" + value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    # hmac.digest is the one-shot C path: several times faster than hmac.new() per value.
+    return hmac.digest(key, kind.encode("ascii") + b":" + value.encode("utf-8"), "sha256")[:16].hex()

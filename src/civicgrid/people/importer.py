@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import func, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
@@ -249,9 +249,17 @@ class Incoming:
     fields: dict[str, Any]
     household_number: str | None
     as_of: dt.date
-    content_hash: str = ""
     lat: float | None = None
     lon: float | None = None
+    region_code: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """What makes two rows "the same question" for the review queue (no clear identifier inside)."""
+        content = json.dumps([self.name, self.id_hash, self.birth_date.isoformat() if self.birth_date else None,
+                              self.gender, self.phone_hash, self.fields, self.household_number, self.region_code,
+                              self.lat, self.lon, self.as_of.isoformat()], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(content.encode()).hexdigest()
 
     def candidate(self) -> Candidate:
         return Candidate(("incoming", self.row_no), self.name, self.birth_date, self.gender, self.id_hash,
@@ -268,9 +276,13 @@ class RowError(Exception):
 
 def _cell(row: list[Any], cols: dict[str, int], key: str) -> str:
     i = cols.get(key)
-    if i is None or i >= len(row) or row[i] is None:
+    if i is None or i >= len(row):
         return ""
     value = row[i]
+    if value is None:
+        return ""
+    if type(value) is str:  # the CSV case: nothing to convert
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # Excel turns long digit strings into numbers
     if isinstance(value, (dt.datetime, dt.date)):
@@ -368,15 +380,11 @@ def parse_person_row(row: list[Any], cols: dict[str, int], row_no: int, regions:
         "relation_to_head": relation,
     }
     household = _cell(row, cols, "household_number")[:40] or None
-    # What makes two rows "the same question" for the review queue (no clear identifier inside).
-    content = json.dumps([name, doc.hash if doc else None, birth.isoformat() if birth else None, gender,
-                          phone.hash, fields, household, code, as_of.isoformat()], ensure_ascii=False, sort_keys=True)
     return Incoming(
         row_no=row_no, name=name, id_kind=doc.kind if doc else None, id_cipher=doc.cipher if doc else None,
         id_hash=doc.hash if doc else None, id_masked=doc.masked if doc else None, birth_date=birth, gender=gender,
         phone_cipher=phone.cipher, phone_hash=phone.hash, phone_masked=phone.masked, region=region, fields=fields,
-        household_number=household, as_of=as_of, content_hash=hashlib.sha256(content.encode()).hexdigest(),
-        lat=lat, lon=lon,
+        household_number=household, as_of=as_of, lat=lat, lon=lon, region_code=code or None,
     )
 
 
@@ -740,7 +748,11 @@ class PersonImporter:
                 "grid_id": region.id if region.level in GRID_LEVELS else None, "provenance": provenance,
                 "under_care": False, "active": True, "created_at": now, "updated_at": now,
             })
-        ids = list(self.session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), values))
+        ids = self._allocate_ids(len(values))
+        for v, person_id in zip(values, ids):
+            v["id"] = person_id
+        # Core executemany without RETURNING: batched into multi-row INSERTs on both databases.
+        self.session.execute(insert(Person.__table__), values)
         created = []
         for inc, person_id, v in zip(pending, ids, values):
             self._result(inc.row_no, "created", person_id, "新建档案", "new record created")
@@ -750,6 +762,19 @@ class PersonImporter:
                              dict(v["provenance"]))
             created.append(_Stored(person_id, cand, vals, dict(v["provenance"])))
         return created
+
+    def _allocate_ids(self, n: int) -> list[int]:
+        """Ids for ``n`` new persons, known before the insert (so one executemany needs no RETURNING).
+
+        PostgreSQL hands them out from the table's sequence, safe under concurrency. SQLite has
+        one writer at a time and this transaction already holds the write lock (the batch row
+        was inserted first), so the ids above the current maximum are ours.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            return list(self.session.scalars(text(
+                "SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+        top = self.session.scalar(select(func.max(Person.id))) or 0
+        return list(range(top + 1, top + n + 1))
 
     def _queue(self, queued: list[tuple[Incoming, _Stored, float, tuple]]) -> None:
         if not queued:

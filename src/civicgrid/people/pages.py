@@ -92,7 +92,7 @@ def people_list(request: Request, session: SessionDep, user: PageUser) -> Respon
     if values["under_care"] in ("yes", "no"):
         export_query += ("&" if export_query else "") + f"under_care={'true' if values['under_care'] == 'yes' else 'false'}"
     return page(request, "people/list.html", {
-        "rows": rows, "total": total, "values": values, "regions": regions, "page_no": page_no,
+        "rows": rows, "total": total, "total_cap": service.TOTAL_CAP, "values": values, "regions": regions, "page_no": page_no,
         "has_next": (total or 0) > page_no * PAGE_SIZE, "populations": POPULATION_TYPES,
         "can_import": access.may(user, "import"), "can_review": access.may(user, "review"),
         "can_export": access.may(user, "export"), "export_query": export_query, "labels": LABELS,

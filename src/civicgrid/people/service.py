@@ -397,16 +397,24 @@ class _as_scope:
         self.scope_path = path
 
 
+TOTAL_CAP = 10_000
+
+
 def search_persons(*, session: Session, actor: User, query: PersonQuery, limit: int = 20, offset: int = 0,
                    with_total: bool = True) -> tuple[list[Person], int | None]:
-    """A page of persons matching ``query`` in the actor's area, newest first, and the total."""
+    """A page of persons matching ``query`` in the actor's area, and the total (counted up to TOTAL_CAP).
+
+    Counting a city of millions on every keystroke would cost more than the page itself; the
+    count stops at ``TOTAL_CAP`` (pages show "10,000+").
+    """
     limit = max(1, min(limit, 200))
     stmt = person_query(session=session, actor=actor, query=query)
     order = (Person.name, Person.id) if query.q and not _ID_LIKE.match(query.q.strip()) else (Person.id.desc(),)
     rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(max(0, offset))))
     total = None
     if with_total:
-        total = session.scalar(stmt.with_only_columns(func.count(Person.id)).order_by(None))
+        capped = stmt.with_only_columns(Person.id).order_by(None).limit(TOTAL_CAP).subquery()
+        total = session.scalar(select(func.count()).select_from(capped))
     return rows, total
 
 
