@@ -238,13 +238,29 @@ def _history(session, subjects: list[tuple[str, int]], limit: int = 60) -> list[
     clauses += [(AuditEntry.entity == "risk_care") & (AuditEntry.entity_id == str(i)) for e, i in subjects if e == "care_record"]
     entries = session.scalars(select(AuditEntry).where(or_(*clauses)).order_by(AuditEntry.id.desc()).limit(limit))
     return [{"at": e.at, "actor": e.actor_name, "label": HISTORY_LABELS.get(e.action, (e.action, e.action)),
-             "note": e.note, "from": e.from_state, "to": e.to_state, "channel": e.channel} for e in entries]
+             "note": e.note, "from": _state_label(e.from_state), "to": _state_label(e.to_state), "channel": e.channel}
+            for e in entries]
+
+
+def _state_label(value: str | None) -> tuple[str, str] | None:
+    """A colour or care level from the history as a (zh, en) pair."""
+    if not value:
+        return None
+    if value in {c.value for c in Colour}:
+        return COLOUR_LABELS[Colour(value)]
+    return CARE_LEVELS.get(value, (value, value))
 
 
 @router.get("/people/{person_id}")
 def person_profile(person_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep) -> Response:
     """Everything about one person on one page (masked; opening it is logged)."""
     return _profile(request, session, user, origin, person_id)
+
+
+@router.get("/people/{person_id}/reveal")
+def person_reveal_again(person_id: int) -> Response:
+    """Reloading a revealed page shows the masked profile (a clear value is never re-shown by a GET)."""
+    return redirect(f"/people/{person_id}")
 
 
 @router.post("/people/{person_id}/reveal")
@@ -314,6 +330,7 @@ def _care_page(request: Request, session, user: User, care_id: int, *, error=Non
         "record": record, "person": person, "type": session.get(CareType, record.type_code),
         "colour": colour_view(record.colour), "computed": colour_view(colour_row.computed_colour),
         "explanation": colour_row.explanation, "override": colour_row, "labels": LABELS,
+        "override_view": colour_view(colour_row.override_colour) if colour_row.override_colour else None,
         "caretakers": care.caretakers(session=session, care_id=record.id), "caretaker_users": caretaker_users,
         "visits": care.visits(session=session, care_id=record.id), "history": _history(session, [("care_record", record.id)]),
         "can_write": access.may(user, "care_write") and record.active, "can_visit": access.may(user, "visit") and record.active,
