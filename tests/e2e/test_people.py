@@ -137,6 +137,11 @@ def test_operator_builds_one_record_per_person_and_cares_for_them(new_page, live
     shot(page, "people-04-care-red")
     page.goto("/care")
     expect(page.locator("#colour-counts [data-colour=red] strong")).to_have_text("1")
+    # The map: his grid turns orange (a red subject in it).
+    page.click("text=风险地图")
+    expect(page.locator("#grid-map[data-ready]")).to_have_count(1)
+    expect(page.locator('#grid-map path.leaflet-interactive[fill="#f28c28"]')).to_have_count(1)
+    shot(page, "people-06-risk-map")
     assert page.js_errors == [] and worker.js_errors == []
 
 

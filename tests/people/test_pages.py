@@ -149,3 +149,12 @@ def test_start_care_from_profile(session, browse, people):
 def test_nav_shows_people_to_the_right_roles(browse, people):
     assert 'href="/people"' in browse("leader").get("/people").text
     assert 'href="/care"' in browse("gridworker").get("/care").text
+
+
+def test_risk_map_layer(session, browse, people):
+    html = browse("operator").get("/risk/map").text
+    assert 'data-grids="/risk/map/grids.geojson"' in html
+    layer = browse("operator").get("/risk/map/grids.geojson").json()
+    assert layer["type"] == "FeatureCollection" and len(layer["features"]) == 2
+    assert all(f["properties"]["fill"].startswith("#") and f["properties"]["open_cases"] for f in layer["features"])
+    assert browse("handler").get("/risk/map").status_code == 403

@@ -425,3 +425,36 @@ def care_override(care_id: int, request: Request, session: SessionDep, user: Pag
         call = lambda: risk.override(session=session, actor=user, origin=origin, subject="care",  # noqa: E731
                                      subject_id=care_id, colour=colour, reason=reason)
     return _after(request, session, user, care_id, call, "colour")
+
+
+# --------------------------------------------------------------------------------------
+# The grid map coloured by risk
+# --------------------------------------------------------------------------------------
+
+
+@router.get("/risk/map")
+def risk_map(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Grids of one's area coloured by five-colour risk (drawn by the shared grid-map script)."""
+    access.require(user, "read")
+    from civicgrid.settings import get_settings
+
+    scope = session.get(Region, user.scope_region_id)
+    center = (scope.centroid_lat, scope.centroid_lon) if scope and scope.centroid_lat is not None else None
+    return page(request, "people/risk_map.html", {
+        "scope": scope, "center": center, "tiles": get_settings().map_tile_url,
+        "colours": [colour_view(c.value) for c in Colour],
+    }, user=user, session=session, active="care")
+
+
+@router.get("/risk/map/grids.geojson")
+def risk_map_grids(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """The coloured grid layer, its tooltip line in the page's language."""
+    import json
+
+    layer = risk.grid_map(session=session, actor=user)
+    en = request_lang(request) == "en"
+    for feature in layer["features"]:
+        p = feature["properties"]
+        reasons = p["reasons_en"] if en else p["reasons_zh"]
+        p["open_cases"] = (p["label_en"] if en else p["label_zh"]) + (f" — {'; '.join(reasons)}" if reasons else "")
+    return Response(json.dumps(layer, ensure_ascii=False), media_type="application/geo+json")

@@ -367,7 +367,8 @@ def grid_map(*, session: Session, actor: User) -> dict[str, Any]:
         colour = Colour(row.colour) if row else Colour.GREEN
         features.append({
             "type": "Feature", "geometry": grid.geometry,
-            "properties": {"grid_id": grid.id, "code": grid.code, "name": grid.name_zh, "colour": colour.value,
+            "properties": {"grid_id": grid.id, "code": grid.code, "name": grid.name_zh, "name_zh": grid.name_zh,
+                           "name_en": grid.name_en or grid.name_zh, "colour": colour.value,
                            "fill": COLOUR_HEX[colour], "label_zh": COLOUR_LABELS[colour][0],
                            "label_en": COLOUR_LABELS[colour][1],
                            "reasons_zh": [h["label_zh"] for h in (row.explanation if row else [])],
