@@ -50,6 +50,7 @@ from civicgrid.notifications.models import KINDS as NOTIFICATION_KINDS
 from civicgrid.regions import service as regions
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.settings import get_settings
+from civicgrid.units.models import Unit
 from civicgrid.units.service import list_units
 from civicgrid.web.deps import OriginDep, SessionDep
 from civicgrid.web.i18n import request_lang
@@ -496,11 +497,9 @@ def detail_context(session: Session, user: User, case: Case) -> dict[str, Any]:
     files = attachments.case_attachments(session=session, actor=user, case_id=case.id)
     dupes = duplicate_candidates(session=session, actor=user, case=case) if case.state in OPEN else []
     region = session.get(Region, case.region_id)
-    suggested = next((u for u in units if u.id == case.suggested_unit_id), None)
-    if case.suggested_unit_id and suggested is None:
-        from civicgrid.units.models import Unit
-
-        suggested = session.get(Unit, case.suggested_unit_id)
+    suggested = session.get(Unit, case.suggested_unit_id) if case.suggested_unit_id else None
+    merged_into = (session.scalar(visible_cases(user).where(Case.id == case.merged_into_id))
+                   if case.merged_into_id else None)
     return {
         "case": case, "region": region,
         "channel_label": CHANNEL_LABELS.get(case.channel), "urgency_label": URGENCY_LABELS.get(case.urgency),
@@ -513,7 +512,7 @@ def detail_context(session: Session, user: User, case: Case) -> dict[str, Any]:
         "history": history_views(history), "files": files,
         "duplicates": dupes, "can_merge": can_merge,
         "grid_feature": grid_feature(case.grid), "map": map_settings(),
-        "merged_into": session.get(Case, case.merged_into_id) if case.merged_into_id else None,
+        "merged_into": merged_into,
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from civicgrid.auth.models import ROLE_LABELS, Role, User
 from civicgrid.auth.schemas import UserCreate
 from civicgrid.auth.service import create_user
-from civicgrid.errors import DomainError, InvalidInput
+from civicgrid.errors import DomainError, InvalidInput, not_found
 from civicgrid.events import config
 from civicgrid.events.deadlines import DEFAULT_DEADLINES, UNITS as DEADLINE_UNITS, category_specs
 from civicgrid.events.models import REQUEST_TYPE_LABELS, Category, RequestType
@@ -203,8 +203,6 @@ def edit_category_page(request: Request, category_id: int, session: SessionDep, 
 
 
 def _category_or_404(session: Session, category_id: int) -> Category:
-    from civicgrid.errors import not_found
-
     category = session.get(Category, category_id) if 1 <= category_id <= 2**62 else None
     if category is None:
         raise not_found("类别", "Category", category_id)

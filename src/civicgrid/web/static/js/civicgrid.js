@@ -155,6 +155,15 @@
   }
   document.addEventListener("htmx:pushedIntoHistory", followAddress);
 
+  /* "Go back" links: back in history when there is one, else their own href (home). */
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-back]");
+    if (link && window.history.length > 1) {
+      e.preventDefault();
+      window.history.back();
+    }
+  });
+
   if (window.htmx) {
     window.htmx.onLoad(init);
   } else {
