@@ -156,3 +156,33 @@ def test_run_nightly_is_idempotent(session, people, cared):
     assert first["care"] == second["care"] == 1
     assert session.scalar(select(func.count(CareRecord.id))) == 1
     assert session.get(Person, record.person_id).under_care
+
+
+def test_watcher_runs_the_nightly_pass_once_a_day_and_scans_otherwise(session, people, cared, monkeypatch):
+    calls = []
+    monkeypatch.setattr(care, "run_nightly", lambda: calls.append("nightly") or {})
+    monkeypatch.setattr(care, "run_visit_scan", lambda: calls.append("scan") or care.VisitScan())
+    watcher = care.CareWatcher(60)
+    night = dt.datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai
+    watcher.tick(night)
+    watcher.tick(night + dt.timedelta(hours=1))
+    watcher.tick(night + dt.timedelta(days=1))
+    assert calls == ["nightly", "scan", "nightly"]
+
+
+def test_app_starts_and_stops_the_watcher_with_the_scheduler_setting(monkeypatch):
+    import asyncio
+
+    from civicgrid.settings import get_settings
+
+    started = []
+    monkeypatch.setattr(care.CareWatcher, "start", lambda self: started.append("start"))
+    monkeypatch.setattr(care.CareWatcher, "stop", lambda self: started.append("stop"))
+    monkeypatch.setattr(get_settings(), "scheduler_enabled", True)
+
+    async def run():
+        async with care.lifespan(None):
+            started.append("running")
+
+    asyncio.run(run())
+    assert started == ["start", "running", "stop"]

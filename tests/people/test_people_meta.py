@@ -45,7 +45,7 @@ READ_ONLY = {
 }
 # Writers of reference data (seeded by the migration) and job wrappers opening their own unit of work.
 EXEMPT = {
-    "civicgrid.people.care": {"seed_care_types", "run_nightly", "run_visit_scan"},
+    "civicgrid.people.care": {"seed_care_types", "run_nightly", "run_visit_scan", "lifespan"},
     "civicgrid.people.risk": {"seed_rules"},
 }
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -425,3 +428,56 @@ def run_visit_scan() -> VisitScan:
     """One missed-visit scan in its own unit of work (the CLI and the background loop call this)."""
     with unit_of_work() as session:
         return scan_visits(session=session)
+
+
+class CareWatcher:
+    """A daemon thread: the missed-visit scan every interval, and the nightly pass once a local day."""
+
+    NIGHTLY_HOUR = 2  # local time (settings.timezone), when the city sleeps
+
+    def __init__(self, interval_seconds: int) -> None:
+        self.interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="civicgrid-care", daemon=True)
+        self._last_nightly: dt.date | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def tick(self, now: dt.datetime | None = None) -> None:
+        """One round: the scan, and the nightly pass if it is due (safe to call twice: both are idempotent)."""
+        now = now or utcnow()
+        local = now.astimezone(ZoneInfo(get_settings().timezone))
+        if local.hour >= self.NIGHTLY_HOUR and self._last_nightly != local.date():
+            counts = run_nightly()
+            self._last_nightly = local.date()
+            log.info("nightly care and risk pass: %s", counts)
+        else:
+            scan = run_visit_scan()
+            if scan.missed:
+                log.info("missed visits: %s", scan)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a failed round must not kill the watcher; the next one retries
+                log.exception("care scan failed")
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """Run the CareWatcher inside the app when the scheduler is enabled (as the deadline watcher is)."""
+    settings = get_settings()
+    watcher = CareWatcher(settings.scheduler_interval_seconds) if settings.scheduler_enabled else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.stop()

@@ -387,7 +387,8 @@ def export_people(session: SessionDep, user: CurrentUser, origin: OriginDep,
                     headers={"Content-Disposition": "attachment; filename=persons.xlsx"})
 
 
-router = APIRouter()
+# The care watcher (missed visits, nightly colours) runs with the app, like the deadline watcher.
+router = APIRouter(lifespan=care.lifespan)
 # Fixed paths (/api/people/review, /import, /export.xlsx) before /api/people/{person_id}.
 router.include_router(io_api)
 router.include_router(api)
