@@ -222,3 +222,28 @@ def test_import_api_and_review_api(session, client, as_user, world, people, grid
     assert bad.status_code == 422 and bad.json()["detail_en"]
     template = client.get("/api/people/import/template.csv", headers=as_user("operator"))
     assert template.status_code == 200 and "姓名" in template.content.decode("utf-8-sig")
+
+
+def test_other_base_data_imports_are_validated_reported_and_idempotent(session, world, people, grid):
+    rows = ("组织名称,组织类型,统一社会信用代码,网格编码\n"
+            f"云湖科技有限公司,非公有制经济组织,91110000600037341L,{grid}\n"
+            f"坏代码公司,非公有制经济组织,91110000600037341M,{grid}\n"
+            f"平安巡逻队,群防群治队伍,,{grid}\n"
+            f"外区公司,社会组织,,{world.regions['grid211'].code}\n")
+    report = importer.import_records(session=session, actor=world.users["operator"], origin=ORIGIN,
+                                     entity="organisation", stream=io.BytesIO(rows.encode()), filename="o.csv",
+                                     source="市场监管")
+    assert report.counts["created"] == 2 and report.counts["rejected"] == 2
+    assert any("MOD 31" in r.en for r in report.items)
+    again = importer.import_records(session=session, actor=world.users["operator"], origin=ORIGIN,
+                                    entity="organisation", stream=io.BytesIO(rows.encode()), filename="o.csv",
+                                    source="市场监管")
+    assert again.counts["created"] == 0 and again.counts["unchanged"] == 2
+    lat, lon = world.grid_point("grid112")
+    things = f"部件编码,部件类型,名称,经度,纬度\nCAM-9,视频监控,路口,{lon},{lat}\nX-1,飞船,?,{lon},{lat}\n"
+    report = importer.import_records(session=session, actor=world.users["operator"], origin=ORIGIN, entity="thing",
+                                     stream=io.BytesIO(things.encode()), filename="t.csv", source="公安")
+    assert report.counts == {"created": 1, "merged": 0, "unchanged": 0, "queued": 0, "rejected": 1}
+    assert "部件类型" in report.items[1].zh
+    for entity in ("building", "house", "place", "organisation", "thing"):
+        assert importer.template(entity, "csv").decode("utf-8-sig").splitlines()[0].endswith("网格编码,经度,纬度")

@@ -129,6 +129,9 @@ def _mutating(people):
         "importer.import_persons": lambda s: importer.import_persons(
             session=s, actor=op, origin=ORIGIN, filename="m.csv", source="公安",
             stream=io.BytesIO(f"姓名,证件号码,网格编码\n元八,{new_id()},{g}\n".encode())),
+        "importer.import_records": lambda s: importer.import_records(
+            session=s, actor=op, origin=ORIGIN, entity="thing", filename="t.csv", source="公安",
+            stream=io.BytesIO(f"部件编码,部件类型,网格编码\nM-9,camera,{g}\n".encode())),
         "importer.resolve_review": lambda s: importer.resolve_review(session=s, actor=op, origin=ORIGIN,
                                                                      item_id=_queued_item(s, people), decision="merge"),
         "importer.export_persons": lambda s: importer.export_persons(session=s, actor=w.users["leader"], origin=ORIGIN,
@@ -153,7 +156,7 @@ MUTATING_NAMES = {
     "civicgrid.people.care": {"start_care", "change_level", "end_care", "add_caretaker", "remove_caretaker", "log_visit",
                               "link_case_person", "scan_visits"},
     "civicgrid.people.risk": {"recompute", "override", "clear_override", "recompute_all"},
-    "civicgrid.people.importer": {"import_persons", "resolve_review", "export_persons"},
+    "civicgrid.people.importer": {"import_persons", "import_records", "resolve_review", "export_persons"},
 }
 
 

@@ -945,3 +945,154 @@ def export_persons(*, session: Session, actor: User, origin: Origin, query: Pers
     record(session=session, actor=actor, origin=origin, entity="person_export", entity_id=actor.id, action="export",
            after={"rows": n, "filters": {k: v for k, v in vars(query).items() if v not in (None, "")}, "masked": True})
     return n
+
+
+# --------------------------------------------------------------------------------------
+# Other base data: buildings, houses, places, organisations, things
+# --------------------------------------------------------------------------------------
+#
+# Smaller files (thousands, not millions): each row goes through the same service function
+# as the form and the API (validation, location, audit), inside a savepoint so a refused row
+# is reported and skipped; the file as a whole is still one transaction. A row whose natural
+# key is already registered is "unchanged" — importing the same file twice changes nothing.
+
+LOCATION_COLUMNS = [("region_code", "网格编码", "region_code", False, ""), ("lon", "经度", "lon", False, ""),
+                    ("lat", "纬度", "lat", False, "")]
+RECORD_COLUMNS: dict[str, list[tuple[str, str, str, bool, str]]] = {
+    "building": [("name", "楼栋名称", "name", True, "1号楼"), ("address", "地址", "address", True, "幸福路1号"),
+                 ("floors", "层数", "floors", False, "6"), ("units", "单元数", "units", False, "2")],
+    "house": [("address", "地址", "address", True, "幸福路1号1号楼"), ("unit_no", "单元", "unit_no", False, "1"),
+              ("room_no", "房号", "room_no", False, "101"), ("use", "用途", "use", False, "出租"),
+              ("area_m2", "面积", "area_m2", False, "89.5")],
+    "place": [("name", "场所名称", "name", True, "星光网吧"), ("kind", "场所类型", "kind", True, "网吧"),
+              ("address", "地址", "address", False, "幸福路8号"), ("contact_name", "负责人", "contact_name", False, "李四"),
+              ("contact_phone", "负责人电话", "contact_phone", False, "13800000000")],
+    "organisation": [("name", "组织名称", "name", True, "云湖科技有限公司"),
+                     ("kind", "组织类型", "kind", True, "非公有制经济组织"),
+                     ("uscc", "统一社会信用代码", "uscc", False, "91110000600037341L"),
+                     ("legal_representative", "法定代表人", "legal_representative", False, "王五"),
+                     ("address", "地址", "address", False, ""), ("members", "人数", "members", False, "")],
+    "thing": [("code", "部件编码", "code", True, "CAM-0001"), ("kind", "部件类型", "kind", True, "视频监控"),
+              ("name", "名称", "name", False, "幸福路口摄像头")],
+}
+for _entity, _columns in RECORD_COLUMNS.items():
+    ENTITIES[_entity] = _columns + LOCATION_COLUMNS
+
+
+def _record_choices() -> dict[str, dict[str, str]]:
+    from civicgrid.people.models import HOUSE_USES, ORG_KINDS, PLACE_KINDS, THING_KINDS
+
+    return {"house.use": _labels(HOUSE_USES), "place.kind": _labels(PLACE_KINDS),
+            "organisation.kind": _labels(ORG_KINDS), "thing.kind": _labels(THING_KINDS)}
+
+
+def _record_key(session: Session, entity: str, values: dict[str, Any], region: Region | None) -> Any:
+    """The stored record this row describes, by its natural key (None if new)."""
+    from civicgrid.people.models import Building, House, Organisation, Place, Thing
+
+    if entity == "thing":
+        return session.scalar(select(Thing).where(Thing.code == values["code"]))
+    if entity == "organisation" and values.get("uscc"):
+        from civicgrid.people.identity import parse_uscc
+
+        return session.scalar(select(Organisation).where(Organisation.uscc == parse_uscc(values["uscc"])))
+    model = {"building": Building, "house": House, "place": Place, "organisation": Organisation}[entity]
+    stmt = select(model)
+    for key in {"building": ("name", "address"), "house": ("address", "unit_no", "room_no"),
+                "place": ("name", "address"), "organisation": ("name",)}[entity]:
+        stmt = stmt.where(getattr(model, key) == (values.get(key) or ""))
+    if region is not None:
+        stmt = stmt.where(model.region_path == region.path)
+    return session.scalar(stmt.limit(1))
+
+
+def import_records(*, session: Session, actor: User, origin: Origin, entity: str, stream: IO[bytes], filename: str,
+                   source: str) -> ImportReport:
+    """Import a file of buildings, houses, places, organisations or things; all or nothing, per-row report."""
+    from civicgrid.errors import DomainError
+    from civicgrid.people import service as base
+    from civicgrid.people import schemas
+
+    access.require(actor, "import")
+    columns = ENTITIES.get(entity)
+    if columns is None or entity == "person":
+        raise InvalidInput(f"不支持导入 {entity!r}", f"Cannot import {entity!r}",
+                           allowed=[e for e in ENTITIES if e != "person"])
+    create, schema = {
+        "building": (base.create_building, schemas.BuildingCreate), "house": (base.create_house, schemas.HouseCreate),
+        "place": (base.create_place, schemas.PlaceCreate),
+        "organisation": (base.create_organisation, schemas.OrganisationCreate),
+        "thing": (base.create_thing, schemas.ThingCreate),
+    }[entity]
+    sha = file_sha256(stream)
+    repeat = session.scalar(select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.source == source[:60],
+                                                         ImportBatch.entity == entity).order_by(ImportBatch.id).limit(1))
+    batch = ImportBatch(entity=entity, source=(source or "").strip()[:60] or "—", filename=filename[:200], sha256=sha,
+                        as_of=utcnow().date(), actor_id=actor.id, region_path=actor.scope_path, repeat_of_id=repeat)
+    session.add(batch)
+    session.flush()
+    report = ImportReport(batch)
+    results: list[dict[str, Any]] = []
+    choices = _record_choices()
+    rows = read_rows(stream, filename)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise InvalidInput("文件为空", "The file is empty") from None
+    cols = _header_map(header, columns)
+    regions = _Regions(session, actor)
+
+    def result(row_no: int, outcome: str, record_id: int | None, zh: str, en: str) -> None:
+        report.counts[outcome] += 1
+        report.items.append(RowResult(row_no, outcome, record_id, zh, en))
+        results.append({"batch_id": batch.id, "row_no": row_no, "outcome": outcome, "record_id": record_id,
+                        "message_zh": zh[:500], "message_en": en[:500]})
+
+    for row_no, raw in enumerate(rows, start=2):
+        if not any(str(c).strip() for c in raw if c is not None):
+            continue
+        values: dict[str, Any] = {}
+        try:
+            for key, zh, _en, required, _ in columns:
+                text_value = _cell(raw, cols, key)
+                if required and not text_value:
+                    raise RowError(f"{zh}为空", f"{key} is empty")
+                if not text_value:
+                    continue
+                mapping = choices.get(f"{entity}.{key}")
+                values[key] = _choice(mapping, text_value, zh, key) if mapping else text_value
+            for number in ("floors", "units", "members"):
+                if number in values:
+                    values[number] = int(float(values[number]))
+            for number in ("area_m2", "lat", "lon"):
+                if number in values:
+                    values[number] = float(values[number])
+            region = regions.by_code(values["region_code"]) if values.get("region_code") else None
+            existing = _record_key(session, entity, values, region)
+            if existing is not None:
+                if not existing.region_path.startswith(actor.scope_path):
+                    raise RowError("该记录已在其他辖区登记", "already registered in another area")
+                result(row_no, "unchanged", existing.id, f"已登记（编号 {existing.id}），未重复创建",
+                       f"already registered (id {existing.id}); not created again")
+                continue
+            data = schema(**values)
+            with session.begin_nested():
+                created = create(session=session, actor=actor, origin=origin, data=data)
+            result(row_no, "created", created.id, "新建", "created")
+        except RowError as exc:
+            result(row_no, "rejected", None, exc.zh, exc.en)
+        except DomainError as exc:
+            result(row_no, "rejected", None, exc.detail_zh, exc.detail_en)
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            result(row_no, "rejected", None, "数值格式不正确", f"malformed value: {str(exc).splitlines()[0][:200]}")
+    if results:
+        session.execute(insert(ImportRow), results)
+    batch.rows = sum(report.counts.values())
+    for key in OUTCOMES:
+        setattr(batch, key, report.counts[key])
+    if batch.rows == 0:
+        raise InvalidInput("文件中没有数据行", "The file has no data rows")
+    record(session=session, actor=actor, origin=origin, entity="import_batch", entity_id=batch.id, action="import",
+           after={"entity": entity, "source": batch.source, "file": batch.filename, **report.counts})
+    session.flush()
+    return report

@@ -66,6 +66,12 @@ def colour_view(colour: str | None) -> dict[str, Any]:
     return {"value": c.value, "label": COLOUR_LABELS[c], "hex": COLOUR_HEX[c]}
 
 
+IMPORT_ENTITIES = {
+    "person": ("人员", "Persons"), "building": ("楼栋", "Buildings"), "house": ("房屋", "Houses"),
+    "place": ("场所", "Places"), "organisation": ("组织", "Organisations"), "thing": ("部件", "Facilities"),
+}
+
+
 def _flash(request: Request) -> str:
     return request.query_params.get("done", "")
 
@@ -119,14 +125,16 @@ def import_form(request: Request, session: SessionDep, user: PageUser) -> Respon
     batches = list(session.scalars(select(importer.ImportBatch).where(access.scope(importer.ImportBatch.region_path, user))
                                    .order_by(importer.ImportBatch.id.desc()).limit(10)))
     return page(request, "people/import.html", {"report": None, "batches": batches, "error": "", "error_items": [],
-                                                "today": utcnow().date().isoformat(), "labels": LABELS},
+                                                "today": utcnow().date().isoformat(), "labels": LABELS,
+                                                "entities": IMPORT_ENTITIES, "entity": "person"},
                 user=user, session=session, active="people")
 
 
 @router.post("/people/import")
 def import_upload(request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
                   file: UploadFile | None = None, source: Annotated[str, Form()] = "",
-                  as_of_text: Annotated[str, Form(alias="as_of")] = "") -> Response:
+                  as_of_text: Annotated[str, Form(alias="as_of")] = "",
+                  entity: Annotated[str, Form()] = "person") -> Response:
     """Run an import and show its per-row report."""
     access.require(user, "import")
     upload = file
@@ -142,6 +150,9 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, origin:
             as_of = dt.date.fromisoformat(as_of_text) if as_of_text else None
         except ValueError:
             raise InvalidInput("数据日期格式应为 YYYY-MM-DD", "The as-of date must be YYYY-MM-DD") from None
+        if entity != "person":
+            return importer.import_records(session=session, actor=user, origin=origin, entity=entity,
+                                           stream=upload.file, filename=upload.filename, source=source)
         return importer.import_persons(session=session, actor=user, origin=origin, stream=upload.file,
                                        filename=upload.filename, source=source, as_of=as_of, keep_items=2000)
 
@@ -150,7 +161,7 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, origin:
                                    .order_by(importer.ImportBatch.id.desc()).limit(10)))
     return page(request, "people/import.html", {
         "report": report, "batches": batches, "error": error_text(error, lang), "error_items": _import_errors(error, lang),
-        "today": utcnow().date().isoformat(), "labels": LABELS,
+        "today": utcnow().date().isoformat(), "labels": LABELS, "entities": IMPORT_ENTITIES, "entity": entity,
     }, user=user, session=session, active="people", status_code=error.status if error else 200)
 
 

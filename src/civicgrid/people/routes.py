@@ -342,6 +342,26 @@ def import_template(fmt: str, user: CurrentUser) -> Response:
                     headers={"Content-Disposition": f"attachment; filename=person-template.{fmt}"})
 
 
+@io_api.get("/api/base/import/{entity}/template.{fmt}", summary="Download an import template (csv or xlsx)")
+def record_template(entity: str, fmt: str, user: CurrentUser) -> Response:
+    """Templates for building, house, place, organisation, thing (and person)."""
+    data = importer.template(entity, fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename={entity}-template.{fmt}"})
+
+
+@io_api.post("/api/base/import/{entity}", response_model=ImportReportRead,
+             summary="Import buildings, houses, places, organisations or things (CSV or Excel)")
+def import_base(entity: str, session: SessionDep, user: CurrentUser, origin: OriginDep,
+                file: Annotated[UploadFile, File()], source: Annotated[str, Form(min_length=1, max_length=60)]) -> ImportReportRead:
+    """All or nothing per file; a record already registered (by its natural key) is unchanged."""
+    check_upload(file)
+    report = importer.import_records(session=session, actor=user, origin=origin, entity=entity, stream=file.file,
+                                     filename=file.filename or "upload.csv", source=source)
+    return report_read(report)
+
+
 @io_api.post("/api/people/import", response_model=ImportReportRead, summary="Import persons (CSV or Excel)")
 def import_people(session: SessionDep, user: CurrentUser, origin: OriginDep, file: Annotated[UploadFile, File()],
                   source: Annotated[str, Form(min_length=1, max_length=60)],
