@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicgrid.errors import DomainError
@@ -103,6 +104,21 @@ def install(app: FastAPI) -> None:
 
         return problem_response(request, InvalidInput(
             "输入的数值超出范围，或含有无法保存的字符", "A value is out of range or contains a character that cannot be stored"))
+
+    @app.exception_handler(StatementError)
+    async def _database_refused(request: Request, exc: StatementError):
+        # A value the database cannot store (a NUL character in PostgreSQL text, a number out of
+        # range) is bad input that slipped past a schema: the transaction is rolled back, say why.
+        text = str(getattr(exc, "orig", exc))
+        if isinstance(exc, DataError) or "NUL" in text or isinstance(getattr(exc, "orig", None), ValueError):
+            from civicgrid.errors import InvalidInput
+
+            log.warning("database refused a value on %s: %s", request.url.path, text[:200])
+            return problem_response(request, InvalidInput(
+                "输入包含无法保存的字符或超出范围的数值，请检查后重试",
+                "The input has characters that cannot be stored or numbers out of range; check and retry",
+            ))
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
