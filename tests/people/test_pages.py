@@ -158,3 +158,24 @@ def test_risk_map_layer(session, browse, people):
     assert layer["type"] == "FeatureCollection" and len(layer["features"]) == 2
     assert all(f["properties"]["fill"].startswith("#") and f["properties"]["open_cases"] for f in layer["features"])
     assert browse("handler").get("/risk/map").status_code == 403
+
+
+def test_base_data_page_and_inspection(session, browse, people):
+    from civicgrid.people import service
+    from civicgrid.people.schemas import PlaceCreate
+
+    w = people.world
+    place = service.create_place(session=session, actor=w.users["operator"], origin=ORIGIN,
+                                 data=PlaceCreate(name="阳光旅馆", kind="hotel", region_code=w.regions["grid111"].code,
+                                                  contact_name="周老板", contact_phone="13877778888"))
+    c = browse("gridworker")
+    html = c.get("/base", params={"kind": "place"}).text
+    assert "阳光旅馆" in html and "138****8888" in html and "13877778888" not in html
+    done = c.post(f"/base/places/{place.id}/inspections", data={"csrf": CSRF, "passed": "no", "hazards": "4",
+                                                                "findings": "消防通道堵塞"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert 'data-colour="red"' in c.get("/base", params={"kind": "place"}).text
+    for kind in ("house", "building", "organisation", "thing", "nonsense"):
+        assert c.get("/base", params={"kind": kind}).status_code == 200
+    assert browse("leader").post(f"/base/places/{place.id}/inspections",
+                                 data={"csrf": CSRF, "passed": "yes"}).status_code == 403

@@ -469,3 +469,52 @@ def risk_map_grids(request: Request, session: SessionDep, user: PageUser) -> Res
         reasons = p["reasons_en"] if en else p["reasons_zh"]
         p["open_cases"] = (p["label_en"] if en else p["label_zh"]) + (f" — {'; '.join(reasons)}" if reasons else "")
     return Response(json.dumps(layer, ensure_ascii=False), media_type="application/geo+json")
+
+
+# --------------------------------------------------------------------------------------
+# Places, houses, buildings, organisations, things (read and inspect)
+# --------------------------------------------------------------------------------------
+
+BASE_KINDS = {
+    "place": ("场所", "Places"), "house": ("房屋", "Houses"), "building": ("楼栋", "Buildings"),
+    "organisation": ("组织", "Organisations"), "thing": ("部件", "Facilities"),
+}
+
+
+@router.get("/base")
+def base_list(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Places, houses, buildings, organisations and things of one's area, with risk colours where they have one."""
+    from civicgrid.people.models import HOUSE_USES, ORG_KINDS, PLACE_KINDS, THING_KINDS, RiskColour
+
+    kind = request.query_params.get("kind", "place")
+    if kind not in BASE_KINDS:
+        kind = "place"
+    q = request.query_params.get("q", "")[:60]
+    records = service.list_records(session=session, actor=user, kind=kind, q=q or None, limit=200)
+    colours = {}
+    if kind in ("place", "house") and records:
+        colours = {r.subject_id: colour_view(r.colour) for r in session.scalars(select(RiskColour).where(
+            RiskColour.subject == kind, RiskColour.subject_id.in_([r.id for r in records])))}
+    sub_labels = {"place": PLACE_KINDS, "organisation": ORG_KINDS, "thing": THING_KINDS, "house": HOUSE_USES}.get(kind, {})
+    return page(request, "people/base_list.html", {
+        "kind": kind, "kinds": BASE_KINDS, "q": q, "records": records, "colours": colours, "sub_labels": sub_labels,
+        "can_inspect": access.may(user, "write") and kind == "place", "flash": _flash(request),
+    }, user=user, session=session, active="people")
+
+
+@router.post("/base/places/{place_id}/inspections")
+def base_inspect(place_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                 passed: Annotated[str, Form()] = "yes", hazards: Annotated[str, Form()] = "0",
+                 findings: Annotated[str, Form()] = "") -> Response:
+    """Record an inspection of a place from the list; its colour is recomputed."""
+    from civicgrid.people.schemas import InspectionCreate
+
+    def call():
+        return service.inspect_place(session=session, actor=user, origin=origin, place_id=place_id,
+                                     data=InspectionCreate(passed=passed == "yes", hazards=parse_int(hazards) or 0,
+                                                           findings=findings[:2000]))
+
+    _, error = attempt(session, call)
+    if error is not None:
+        raise error
+    return redirect("/base?kind=place&done=inspected")
