@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Date, String, column, func, insert, select, text, update, values
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
@@ -551,13 +551,18 @@ class PersonImporter:
         if hashes:
             for row in self.session.execute(select(*_CANDIDATE_COLS).where(Person.id_hash.in_(hashes))):
                 stored[row.id] = _stored(row)
-        conditions = []
+        # Two index searches, not one OR (an OR with a row-value IN makes SQLite scan the table):
+        # the chunk's (name, birth date) pairs as a VALUES list joined on ix_person_name_birth.
         if pairs:
-            conditions.append(tuple_(Person.name, Person.birth_date).in_(sorted(pairs, key=str)))
+            wanted = values(column("n", String), column("b", Date), name="wanted").data(sorted(pairs, key=str)).cte("wanted")
+            stmt = (select(*_CANDIDATE_COLS).select_from(wanted)
+                    .join(Person, (Person.name == wanted.c.n) & (Person.birth_date == wanted.c.b))
+                    .where(Person.active.is_(True)))
+            for row in self.session.execute(stmt):
+                stored.setdefault(row.id, _stored(row))
         if phones:
-            conditions.append(Person.phone_hash.in_(phones))
-        if conditions:
-            for row in self.session.execute(select(*_CANDIDATE_COLS).where(or_(*conditions), Person.active.is_(True))):
+            for row in self.session.execute(select(*_CANDIDATE_COLS).where(Person.phone_hash.in_(phones),
+                                                                         Person.active.is_(True))):
                 stored.setdefault(row.id, _stored(row))
         by_hash = {s.candidate.id_hash: s for s in stored.values() if s.candidate.id_hash}
         by_birth: dict[Any, list[_Stored]] = {}
