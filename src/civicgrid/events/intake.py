@@ -92,7 +92,9 @@ def locate(
     *, session: Session, actor: User | None, data: CaseCreate
 ) -> tuple[Region, Region | None, str]:
     """(where the case is, its grid if any, location status) from position, address or region code."""
-    root = actor.scope_path if actor is not None and actor.role != Role.CITIZEN else "/"
+    # Public channels are not bound to the staff member's area (see intake_case), so neither is the address.
+    bound = actor is not None and actor.role != Role.CITIZEN and data.channel not in PUBLIC_CHANNELS
+    root = actor.scope_path if bound else "/"
     if data.lat is not None and data.lon is not None:
         loc = regions.locate_point(session=session, lon=data.lon, lat=data.lat)
         if loc.grid_id is not None:
