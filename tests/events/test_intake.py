@@ -105,6 +105,14 @@ def test_address_lookup_for_staff_stays_inside_their_area(loop: Loop):
     assert case.region_id == loop.world.regions["community11"].id
 
 
+@pytest.mark.parametrize("channel", [Channel.HOTLINE, Channel.POLICE_110])
+def test_address_lookup_on_a_public_channel_searches_the_whole_city(loop: Loop, channel):
+    # A hotline call is not bound to the operator's area (see the point-based test below), so
+    # the address it names must not be forced into the operator's own community either.
+    case, _ = intake(loop, "operator", address="湖2街道1社区 菜市场门口", channel=channel)
+    assert case.region_id == case.desk_region_id == loop.world.regions["community21"].id
+
+
 @pytest.mark.parametrize("key, level, desk", [
     ("grid122", RegionLevel.GRID, "community12"),
     ("community21", RegionLevel.COMMUNITY, "community21"),
