@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
@@ -184,7 +184,7 @@ def build_demo(
     _create_units(session, city)
     report.units = len(city.departments) + len(city.community_units) + len(city.street_units) + 1
     report.logins = _create_people(session, city, rng, scale)
-    report.users = session.scalar(select(_count(User.id))) or 0
+    report.users = session.scalar(select(func.count(User.id))) or 0
     report.rules = _create_rules(session, city)
     report.grid_members = _assign_grids(session, city, scale)
     report.timings["units, users, rules"] = time.perf_counter() - t0
@@ -210,12 +210,6 @@ def build_demo(
     report.case_states = case_history.state_counts(session=session)
     report.overdue = case_history.overdue_count(session=session)
     return report
-
-
-def _count(column):
-    from sqlalchemy import func
-
-    return func.count(column)
 
 
 def _load_city(session: Session) -> DemoCity:
