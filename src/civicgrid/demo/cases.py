@@ -626,6 +626,8 @@ def bulk_history(
 
 @dataclass
 class _RowContext:
+    """What every row of a bulk run shares: the present, the due-soon window, deadlines, the writer."""
+
     now: float
     soon: float
     deadlines: _DeadlineCache
@@ -770,10 +772,13 @@ def _points_in_grids(grids: list[Region], gi: np.ndarray, rng: np.random.Generat
     return lons, lats
 
 
+# Parsed, prepared grid polygons of the current bulk run (parsing 10,000 polygons per batch
+# would cost more than sampling the points).
 _GEOMS: dict[int, np.ndarray] = {}
 
 
 def _grid_geoms(grids: list[Region]) -> np.ndarray:
+    """The grids' polygons as a prepared Shapely array, parsed once per list of grids."""
     key = id(grids)
     if key not in _GEOMS:
         _GEOMS.clear()
