@@ -14,6 +14,7 @@ from civicgrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civicgrid.events import service
 from civicgrid.events.workflow import (
     ACTIONS,
+    OPEN,
     TRANSITIONS,
     CaseState,
     Guard,
@@ -398,3 +399,51 @@ def test_guard_uses_the_current_desk(loop: Loop):
     assert loop.sees(loop.user("operator"), case)
     loop.fire(case, "register", by="street_op")
     assert case.state is S.REGISTERED
+
+
+# -- allowed_actions (the buttons people see) agrees with transition() exactly -----------------
+
+SCENARIOS = {f"{s.value}": ("EV0101", s, None) for s in sorted(OPEN)} | {
+    "consultation-reported": ("GV0601", S.REPORTED, None),
+    "consultation-registered": ("GV0601", S.REGISTERED, None),
+    "accepted-extension-pending": ("EV0101", S.ACCEPTED, "extension"),
+    "called_back-unsatisfied": ("EV0101", S.CALLED_BACK, "unsatisfied"),
+    "reported-at-street-desk": ("EV0101", S.REPORTED, "escalated"),
+    "accepted-at-street-desk": ("EV0101", S.ACCEPTED, "escalated"),
+    "self-handled-resolved": ("EV0101", S.RESOLVED, "on_site"),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_allowed_actions_match_what_transition_accepts(loop: Loop, scenario):
+    category, state, twist = SCENARIOS[scenario]
+    case = loop.report(category=category)
+    if twist == "on_site":
+        loop.fire(case, "handle_on_site")
+    elif twist == "escalated" and state is S.REPORTED:
+        loop.fire(case, "escalate")
+    else:
+        loop.drive(case, S.REGISTERED if twist == "escalated" else state,
+                   satisfaction="unsatisfied" if twist == "unsatisfied" else "satisfied")
+    if twist == "escalated" and state is S.ACCEPTED:
+        loop.fire(case, "escalate")
+        loop.fire(case, "dispatch", by="street_op")
+        loop.fire(case, "accept")
+    if twist == "extension":
+        loop.fire(case, "request_extension")
+    assert case.state is state
+    mismatches = []
+    for name, user in loop.world.users.items():
+        offered = {t.action for t in service.allowed_actions(user, case)} if loop.sees(user, case) else set()
+        for action in dict.fromkeys(t.action for t in TRANSITIONS if state in t.sources):
+            savepoint = loop.session.begin_nested()
+            try:
+                loop.fire(case, action, by=user)
+                accepted = True
+            except (Forbidden, NotFound, Conflict):
+                accepted = False
+            finally:
+                savepoint.rollback()
+            if accepted != (action in offered):
+                mismatches.append((name, action, "accepted" if accepted else "refused", sorted(offered)))
+    assert mismatches == []
