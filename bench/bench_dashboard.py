@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--reuse", help="an already built database URL")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--no-fan-out", action="store_true")
+    parser.add_argument("--fan-out-only", action="store_true")
     args = parser.parse_args()
     print_machine([PG_ADMIN])
     plans = []
@@ -263,7 +264,8 @@ def main() -> None:
 
                 with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
                     conn.execute(text("VACUUM ANALYZE"))
-            _queries(url, args.runs)
+            if not args.fan_out_only:
+                _queries(url, args.runs)
             if not args.no_fan_out:
                 _fan_out(url)
         finally:

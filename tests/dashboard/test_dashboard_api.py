@@ -84,3 +84,11 @@ def test_dashboard_page_renders_for_leader_only(client, as_user, world):
     r = client.get("/dashboard", headers=as_user("leader"))
     assert r.status_code == 200 and "echarts.min.js" in r.text and 'id="dash"' in r.text
     assert client.get("/dashboard", headers=as_user("gridworker")).status_code == 403
+
+
+def test_stream_refuses_like_the_rest(client, as_user, world):
+    assert client.get("/api/dashboard/stream?once=true").status_code == 401
+    assert client.get("/api/dashboard/stream?once=true", headers=as_user("gridworker")).status_code == 403
+    r = client.get(f"/api/dashboard/stream?once=true&region={world.regions['street2'].id}",
+                   headers=as_user("street_leader"))
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

@@ -12,8 +12,9 @@ from civicgrid.assessment.kpis import Period
 from civicgrid.auth.models import User
 from civicgrid.dashboard import live, service
 from civicgrid.db import utcnow
-from civicgrid.errors import InvalidInput
-from civicgrid.web.deps import SessionDep, require_roles
+from civicgrid.db import unit_of_work
+from civicgrid.errors import Forbidden, InvalidInput, NotAuthenticated
+from civicgrid.web.deps import SessionDep, get_optional_user, require_roles
 from civicgrid.web.pagekit import PageRoute, page, require_page_roles
 from civicgrid.web.templating import name_of  # noqa: F401  (templates use it)
 
@@ -91,13 +92,23 @@ def lists(session: SessionDep, user: Viewer, region: RegionQ = None) -> dict:
     }
 
 
+def _stream_viewer(request: Request, region: int | None) -> tuple[live.Viewer, int]:
+    """Sign-in, role and region checks in a short unit of work of their own: a stream must not hold a
+    database connection for as long as it stays open."""
+    with unit_of_work() as session:
+        user = get_optional_user(request, session)
+        if user is None:
+            raise NotAuthenticated("请先登录", "Please sign in first")
+        if user.role not in service.VIEWERS:
+            raise Forbidden("您的角色无权进行此操作", "Your role may not do this")
+        view = service.region_view(session=session, actor=user, region_id=region)
+        return live.viewer_of(user), view.region.id
+
+
 @api.get("/stream")
-async def stream(request: Request, session: SessionDep, user: Viewer, region: RegionQ = None,
-                 once: bool = False) -> Response:
+async def stream(request: Request, region: RegionQ = None, once: bool = False) -> Response:
     """Server-sent events: ``counters`` now and whenever they change (within ~1 s of a commit anywhere)."""
-    view = await asyncio.to_thread(service.region_view, session=session, actor=user, region_id=region)
-    viewer = live.viewer_of(user)
-    region_id = view.region.id
+    viewer, region_id = await asyncio.to_thread(_stream_viewer, request, region)
     if once:
         first = await asyncio.to_thread(live.compute_counters, viewer, region_id)
         return Response(live.sse("counters", first), media_type="text/event-stream")
