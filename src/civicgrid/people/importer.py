@@ -875,6 +875,9 @@ def resolve_review(*, session: Session, actor: User, origin: Origin, item_id: in
     )
     if inc.id_hash and session.scalar(select(Person.id).where(Person.id_hash == inc.id_hash, Person.id != item.candidate_id)):
         raise Conflict("该证件号码已属于另一份档案，请先核对该档案", "That ID number now belongs to another record; check it first")
+    # Write first: on SQLite this takes the write lock before ids are allocated for a new record.
+    item.resolved_by_id, item.resolved_at = actor.id, utcnow()
+    session.flush()
     importer = _ReviewWriter(session=session, actor=actor, origin=origin, batch=batch, source=data.get("source") or "")
     if decision == "merge":
         candidate = session.execute(select(*_CANDIDATE_COLS).where(Person.id == item.candidate_id)).first()
@@ -889,7 +892,7 @@ def resolve_review(*, session: Session, actor: User, origin: Origin, item_id: in
     else:
         person_id = importer._insert([inc])[0].id
     item.status = "merged" if decision == "merge" else "separate"
-    item.resolved_by_id, item.resolved_at, item.result_person_id = actor.id, utcnow(), person_id
+    item.result_person_id = person_id
     person = session.get(Person, person_id)
     session.flush()
     session.refresh(person)
