@@ -75,6 +75,12 @@ def _remaining(calendar: WorkCalendar, now: dt.datetime, due: dt.datetime, unit:
     return (due - now).total_seconds()
 
 
+def _still_overdue(case: Case, now: dt.datetime) -> bool:
+    # A clock change may lift the overdue flag but never raises it: the deadline watch does,
+    # so that it also records the history entry, tells people and auto-escalates (scheduler.py).
+    return case.overdue and bool(case.finish_due_at and case.finish_due_at < now)
+
+
 def apply_clock(
     *,
     case: Case,
@@ -113,17 +119,17 @@ def apply_clock(
         case.suspended_at = None
         case.remaining_seconds = None
         case.due_soon = False
-        case.overdue = bool(case.finish_due_at and case.finish_due_at < now)
+        case.overdue = _still_overdue(case, now)
     elif clock is Clock.EXTEND:
         days = extension_days or case.extension_days_requested or 0
         if case.finish_due_at is not None and days > 0:
             case.finish_due_at, note = due_after(calendar, case.finish_due_at, DeadlineSpec(days, "working_days"))
             case.calendar_note = case.calendar_note or note
         case.due_soon = False
-        case.overdue = bool(case.finish_due_at and case.finish_due_at < now)
+        case.overdue = _still_overdue(case, now)
     elif clock is Clock.STOP:
         case.resolved_late = bool(case.finish_due_at and now > case.finish_due_at)
     elif clock is Clock.RESTART:
         # Rework and reopening do not buy new time: the original deadline stands.
         case.resolved_late = None
-        case.overdue = bool(case.finish_due_at and case.finish_due_at < now)
+        case.overdue = _still_overdue(case, now)
