@@ -9,6 +9,7 @@ import pytest
 from civicgrid.errors import Forbidden, NotFound
 from civicgrid.events import service
 from civicgrid.events.duplicates import duplicate_candidates
+from civicgrid.events.scheduler import scan_deadlines
 from civicgrid.events.workflow import STATE_LABELS, CaseState
 from civicgrid.regions.models import RegionLevel
 
@@ -104,7 +105,12 @@ def test_rework_keeps_the_original_deadline(loop: Loop):
     loop.fire(case, "resolve", at=late)
     assert case.resolved_late is True and case.resolved_at == late
     loop.fire(case, "rework", by="operator", at=late + dt.timedelta(hours=1), note="仍未处理到位")
-    assert case.rework_count == 2 and case.overdue is True and case.finish_due_at == due
+    assert case.rework_count == 2 and case.finish_due_at == due
+    # Past its deadline again: the deadline watch (not the rework) flags it, records and tells.
+    assert case.overdue is False
+    assert scan_deadlines(session=loop.session, now=late + dt.timedelta(hours=1, minutes=1)).overdue == 1
+    loop.session.refresh(case)
+    assert case.overdue is True
     loop.fire(case, "resolve", at=late + dt.timedelta(hours=2))
     loop.fire(case, "verify", by="gridworker", at=late + dt.timedelta(hours=3))
     assert case.state is S.VERIFIED
@@ -159,6 +165,8 @@ def test_suspension_across_national_day_keeps_the_remaining_working_time(loop: L
 def test_suspending_an_overdue_case_keeps_it_overdue(loop: Loop):
     case = loop.drive(loop.report(), S.ACCEPTED)
     late = case.finish_due_at + dt.timedelta(days=1)
+    assert scan_deadlines(session=loop.session, now=late).overdue == 1
+    loop.session.refresh(case)
     loop.fire(case, "suspend", at=late)
     assert case.remaining_seconds < 0
     loop.fire(case, "resume", at=late + dt.timedelta(days=2))

@@ -151,3 +151,45 @@ def test_run_once_uses_its_own_unit_of_work(loop: Loop):
     loop.session.refresh(case)
     assert case.overdue is True
     assert loop.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "overdue")) == 1
+
+
+@pytest.mark.parametrize("send_back", ["rework", "reopen"])
+def test_sent_back_after_the_deadline_is_reported_overdue_by_the_watch(loop: Loop, send_back):
+    # Resolved on time; sent back once the deadline has passed: the clock runs again past its
+    # deadline, and the watch must say so (history, notifications) like for any other case.
+    case = loop.drive(loop.report(), S.RESOLVED)
+    due = case.finish_due_at
+    assert case.resolved_late is False
+    if send_back == "reopen":
+        loop.fire(case, "verify", at=due + HOUR)
+        loop.fire(case, "callback", satisfaction="unsatisfied", at=due + 2 * HOUR)
+    loop.fire(case, send_back, at=due + 3 * HOUR, note="仍未解决")
+    assert case.state is S.ACCEPTED
+    assert scan(loop, due + 4 * HOUR) == ScanResult(overdue=1)
+    loop.session.refresh(case)
+    assert case.overdue is True
+    assert [e.action for e in loop.entries(case)].count("overdue") == 1
+    assert loop.notifications("handler", case, "overdue") == 1
+
+
+def test_sent_back_emergency_past_its_deadline_is_auto_escalated(loop: Loop):
+    case = loop.report(category="EV0501")
+    loop.drive(case, S.RESOLVED)
+    due = case.finish_due_at
+    loop.fire(case, "rework", at=due + HOUR, note="未处置到位")
+    assert scan(loop, due + 2 * HOUR) == ScanResult(overdue=1, escalated=1)
+    loop.session.refresh(case)
+    assert case.state is S.REGISTERED and case.level is RegionLevel.STREET
+
+
+def test_an_approved_extension_lifts_the_overdue_flag(loop: Loop):
+    case = loop.drive(loop.report(), S.ACCEPTED)
+    late = case.finish_due_at + HOUR
+    assert scan(loop, late).overdue == 1
+    loop.session.refresh(case)
+    loop.fire(case, "request_extension", extension_days=5, at=late)
+    loop.fire(case, "approve_extension", at=late + HOUR)
+    assert case.overdue is False and case.finish_due_at > late + HOUR
+    # Missing the new deadline is a new overdue, recorded again.
+    assert scan(loop, case.finish_due_at + HOUR).overdue == 1
+    assert [e.action for e in loop.entries(case)].count("overdue") == 2
