@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from civicgrid.mediation import registry
+
 from .conftest import citizen_id
 
 
@@ -115,3 +117,24 @@ def test_campaign_pages(client, headers, med, world):
     bad = client.post("/mediation/campaigns", headers=headers("street_op"), data={"name": "x", "starts_on": "",
                                                                                   "ends_on": ""})
     assert bad.status_code == 422
+
+
+def test_registry_page_registers_organisations_and_mediators(client, headers, med, world):
+    page = client.get("/mediation/registry", headers=headers("operator"))
+    assert page.status_code == 200 and 'data-org="TJ-C11"' in page.text
+    r = client.post("/mediation/registry/orgs", headers=headers("district_op"), follow_redirects=False, data={
+        "code": "TJ-MED", "name_zh": "云湖区医疗纠纷人民调解委员会", "kind": "industry",
+        "region_id": str(world.regions["district"].id), "capacity": "40", "specialties": ["MEDICAL"]})
+    assert r.status_code == 303, r.text
+    org = next(o for o in registry.list_orgs(session=med.session) if o.code == "TJ-MED")
+    assert org.specialties == ["MEDICAL"] and org.level.value == "district"
+    r = client.post("/mediation/registry/mediators", headers=headers("district_op"), follow_redirects=False, data={
+        "org_id": str(org.id), "name": "医调员", "user_id": str(world.users["handler"].id), "specialties": ["MEDICAL"]})
+    assert r.status_code == 303
+    again = client.post("/mediation/registry/mediators", headers=headers("district_op"), data={
+        "org_id": str(org.id), "name": "医调员", "user_id": str(world.users["handler"].id)})
+    assert again.status_code == 409 and "已是该组织的调解员" in again.text
+    outside = client.post("/mediation/registry/orgs", headers=headers("operator"), data={
+        "code": "TJ-X", "name_zh": "越界", "kind": "people", "region_id": str(world.regions["community21"].id)})
+    assert outside.status_code == 404
+    assert client.get("/mediation/registry", headers=headers("med_c11")).status_code == 403

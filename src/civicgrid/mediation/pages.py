@@ -469,3 +469,68 @@ def campaign_refresh(campaign_id: int, session: SessionDep, user: DeskUser, orig
     campaigns.refresh_campaign(session=session, actor=user, origin=origin, campaign_id=campaign_id)
     return redirect(f"/mediation/campaigns/{campaign_id}")
 
+
+
+# -- the registry ---------------------------------------------------------------------
+
+
+def _registry_page(request: Request, session: Session, user: User, *, error: DomainError | None = None,
+                   values: dict[str, Any] | None = None, done: str | None = None) -> Response:
+    from sqlalchemy import select as sql_select
+
+    lang = request_lang(request)
+    orgs = registry.list_orgs(session=session)
+    loads = registry.org_loads(session=session, org_ids=[o.id for o in orgs])
+    # Accounts that can be registered as mediators: handlers and operators in the user's area.
+    accounts = list(session.scalars(sql_select(User).where(
+        User.role.in_([Role.HANDLER, Role.OPERATOR]), User.active.is_(True),
+        User.scope_path.startswith(user.scope_path)).order_by(User.username)))
+    levels = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY]
+    return _base(request, user, session, "mediation/registry.html", {
+        "orgs": orgs, "loads": loads, "mediators": {o.id: registry.list_mediators(session=session, org_id=o.id)
+                                                    for o in orgs},
+        "types": registry.list_types(session=session), "org_kinds": ORG_KINDS, "mediation_kinds": MEDIATION_KINDS,
+        "places": [(r, d) for r, d in _areas(session, user) if r.level in levels] or
+        [(user.scope_region, 0)], "accounts": accounts, "error": error_text(error, lang),
+        "error_items": error_list(error, lang), "values": values or {}, "done": done,
+    }, status_code=error.status if error else 200)
+
+
+@router.get("/mediation/registry")
+def registry_page(request: Request, session: SessionDep, user: DeskUser) -> Response:
+    """The registry of mediation organisations and mediators, with their load."""
+    return _registry_page(request, session, user, done=request.query_params.get("done"))
+
+
+@router.post("/mediation/registry/orgs")
+async def registry_add_org(request: Request, session: SessionDep, user: DeskUser, origin: OriginDep) -> Response:
+    """Register a mediation organisation."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    get = lambda k: (values.get(k) or "").strip()  # noqa: E731
+    org, error = attempt(session, lambda: registry.create_org(
+        session=session, actor=user, origin=origin, code=get("code"), name_zh=get("name_zh"), kind=get("kind"),
+        region_id=parse_int(get("region_id")) or 0, specialties=[str(v) for v in form.getlist("specialties")],
+        capacity=parse_int(get("capacity")) or 30, phone=get("phone") or None, address=get("address") or None))
+    if error is not None:
+        return _registry_page(request, session, user, error=error, values=values)
+    return redirect("/mediation/registry?done=org")
+
+
+@router.post("/mediation/registry/mediators")
+async def registry_add_mediator(request: Request, session: SessionDep, user: DeskUser,
+                                origin: OriginDep) -> Response:
+    """Register a mediator of an organisation (with an account, to act in civicgrid)."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    get = lambda k: (values.get(k) or "").strip()  # noqa: E731
+    if not get("name"):
+        return _registry_page(request, session, user, values=values,
+                              error=InvalidInput("请填写调解员姓名", "Give the mediator's name"))
+    _, error = attempt(session, lambda: registry.add_mediator(
+        session=session, actor=user, origin=origin, org_id=parse_int(get("org_id")) or 0, name=get("name"),
+        user_id=parse_int(get("user_id")), title=get("title"), phone=get("phone") or None,
+        specialties=[str(v) for v in form.getlist("specialties")], max_load=parse_int(get("max_load")) or 10))
+    if error is not None:
+        return _registry_page(request, session, user, error=error, values=values)
+    return redirect("/mediation/registry?done=mediator")
