@@ -2,7 +2,7 @@
 
 States, the transitions between them, who may fire each, and what each does to the
 clock. ``service.transition()`` is the only code that reads this table; a city reads it
-in docs/workflow.md (generated from here) and tests walk every row.
+in docs/workflow.md (kept complete by tests/test_meta.py) and tests walk every row.
 """
 
 from __future__ import annotations
