@@ -148,6 +148,35 @@ def _profile(proc: subprocess.Popen, seconds: int, out: Path) -> None:
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def summarize_profile(path: Path, top: int = 25) -> str:
+    """Inclusive and self time per function from py-spy's collapsed stacks ("a;b;c count" lines)."""
+    from collections import Counter
+
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
+                  if " (" in f else f for f in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] += n
+        own[frames[-1]] += n
+    if not total:
+        return "  (no samples)"
+    lines = [f"  {total} samples; inclusive (share of all worker samples):"]
+    lines += [f"    {100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top * 3)
+              if "civicgrid" in f or any(k in f for k in ("execute", "flush", "commit", "validate", "serialize",
+                                                             "hash", "loads", "dumps", "connect"))][:top]
+    lines += ["  self (where the CPU actually is):"]
+    lines += [f"    {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(15)]
+    return "\n".join(lines)
+
+
 def run_one(kind: str, args) -> dict:
     """Benchmark one database kind; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix=f"cg-bench-intake-{kind}-"))
@@ -188,9 +217,12 @@ def run_one(kind: str, args) -> dict:
         print(f"  cases   : {c['rps']:>8,.0f} cases/s p50 {c['p50_ms']:6.1f} ms   p95 {c['p95_ms']:6.1f} ms"
               f"   errors {c['errors']} (non-2xx {c['non2xx']})")
         print(f"  ratio   : cases/s ÷ healthz req/s = {c['rps'] / h['rps']:.3f}")
-        if args.profile and (workdir / f"profile-{kind}.txt").exists():
-            result["profile"] = str(workdir / f"profile-{kind}.txt")
-            print(f"  profile : {result['profile']}")
+        if args.profile:
+            time.sleep(2)  # py-spy writes its file when its duration ends
+            if (workdir / f"profile-{kind}.txt").exists():
+                result["profile"] = str(workdir / f"profile-{kind}.txt")
+                print(f"  profile : {result['profile']}")
+                print(summarize_profile(workdir / f"profile-{kind}.txt"))
         return result
     finally:
         if pg_name:
