@@ -555,11 +555,12 @@ class PersonImporter:
         # the chunk's (name, birth date) pairs as a VALUES list joined on ix_person_name_birth.
         if pairs:
             wanted = values(column("n", String), column("b", Date), name="wanted").data(sorted(pairs, key=str)).cte("wanted")
-            stmt = (select(*_CANDIDATE_COLS).select_from(wanted)
-                    .join(Person, (Person.name == wanted.c.n) & (Person.birth_date == wanted.c.b))
-                    .where(Person.active.is_(True)))
+            # No other condition in SQL: with one, SQLite builds an automatic index over the whole table.
+            stmt = (select(*_CANDIDATE_COLS, Person.active).select_from(wanted)
+                    .join(Person, (Person.name == wanted.c.n) & (Person.birth_date == wanted.c.b)))
             for row in self.session.execute(stmt):
-                stored.setdefault(row.id, _stored(row))
+                if row.active:
+                    stored.setdefault(row.id, _stored(row))
         if phones:
             for row in self.session.execute(select(*_CANDIDATE_COLS).where(Person.phone_hash.in_(phones),
                                                                          Person.active.is_(True))):
