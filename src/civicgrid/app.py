@@ -58,9 +58,9 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         watcher = None
         if run_scheduler:
-            from civicgrid.events.scheduler import DeadlineWatcher
+            from civicgrid.jobs import PeriodicWatcher
 
-            watcher = DeadlineWatcher(settings.scheduler_interval_seconds)
+            watcher = PeriodicWatcher(settings.scheduler_interval_seconds)
             watcher.start()
         yield
         if watcher is not None:

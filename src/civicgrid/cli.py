@@ -330,12 +330,11 @@ def cases_import(
 @scheduler_app.command("run-once")
 @domain_errors
 def scheduler_run_once() -> None:
-    """Scan deadlines once: due soon, overdue, not accepted, auto-escalation — 执行一次时限扫描."""
-    from civicgrid.events.scheduler import run_once
+    """Run every periodic scan once (case deadlines, mediation obligations, petition reminders) — 执行一次时限扫描."""
+    from civicgrid.jobs import run_all
 
-    result = run_once()
-    typer.echo(f"即将到期 due soon {result.due_soon}, 超期 overdue {result.overdue}, "
-               f"超时未签收 not accepted {result.accept_overdue}, 自动上报 escalated {result.escalated}")
+    for zh, en, result in run_all():
+        typer.echo(f"{zh} / {en}: {result}")
 
 
 @calendar_app.command("import")

@@ -86,6 +86,8 @@ HISTORY_LABELS = {
     "merged_in": ("合并入重复事件", "Duplicate merged in"),
     "overdue": ("超期", "Overdue"),
     "due_soon": ("即将到期", "Due soon"),
+    "to_dispute": ("转为矛盾纠纷", "Raised as a dispute"),
+    "dispute_outcome": ("纠纷调处结果", "Dispute outcome"),
 }
 
 

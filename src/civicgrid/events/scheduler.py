@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -102,28 +101,3 @@ def run_once() -> ScanResult:
     """One scan in its own unit of work (the CLI and the background loop call this)."""
     with unit_of_work() as session:
         return scan_deadlines(session=session)
-
-
-class DeadlineWatcher:
-    """A daemon thread that runs ``run_once`` every interval until stopped."""
-
-    def __init__(self, interval_seconds: int) -> None:
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="civicgrid-deadlines", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                result = run_once()
-                if result.overdue or result.due_soon or result.accept_overdue:
-                    log.info("deadline scan: %s", result)
-            except Exception:  # a failed scan must not kill the watcher; the next one retries
-                log.exception("deadline scan failed")
