@@ -114,3 +114,10 @@ def _fast_password_hashing():
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     passwords._hasher = saved
+
+
+# Property tests judge correctness, not speed: no per-example deadline (CI machines are shared).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("civicgrid", deadline=None)
+_hypothesis_settings.load_profile("civicgrid")
