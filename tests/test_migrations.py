@@ -15,7 +15,11 @@ def _dialect_only_index(diff, dialect: str) -> bool:
     if diff[0] not in ("add_index", "remove_index"):
         return False
     index = diff[1]
-    options = {name for name, opts in index.dialect_options.items() if any(v for v in opts.values())}
+    # `is not None`, not truthiness: a partial index's where-clause is a SQL expression, which
+    # refuses bool().
+    options = {name for name, opts in index.dialect_options.items()
+               if any(v is not None and v is not False and not (isinstance(v, (dict, list, tuple)) and not v)
+                      for v in opts.values())}
     return bool(options) and dialect not in options and options <= {"postgresql", "sqlite"}
 
 
