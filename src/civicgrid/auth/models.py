@@ -64,6 +64,12 @@ class User(Base):
     scope_region: Mapped[Region] = relationship(lazy="joined")
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
+    # Every intake and transition notifies the operators at a desk and the handlers of a unit.
+    __table_args__ = (
+        Index("ix_app_user_scope_role", "scope_region_id", "role"),
+        Index("ix_app_user_unit_role", "unit_id", "role"),
+    )
+
 
 class ApiKey(Base):
     """An Open311 API key: only its SHA-256 is stored; the key is shown once at creation."""
