@@ -59,6 +59,10 @@ def engine(database_url):
 @pytest.fixture
 def session(engine):
     """A session inside an outer transaction that is rolled back after the test."""
+    from civicgrid.regions.service import bump_grid_index_version
+
+    # Each test builds its own grids; the per-process grid index must not serve the last test's.
+    bump_grid_index_version()
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -138,7 +138,9 @@ def test_locate_points_matches_locate_point(city):
     assert [loc.snapped for loc in many] == [False, False, True, False]
 
 
-def test_grid_index_is_cached_until_grids_change(city):
+def test_grid_index_is_cached_until_grids_change(city, monkeypatch):
+    # Check the layer on every call, as another process would see it after the TTL.
+    monkeypatch.setattr(service, "MARKER_TTL_SECONDS", 0.0)
     first = service.get_grid_index(city)
     assert service.get_grid_index(city) is first and len(first) == 2
     # Re-importing grid 1 with a new shape rebuilds the index (the import bumps the version).

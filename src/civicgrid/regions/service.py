@@ -9,6 +9,7 @@ import itertools
 import logging
 import math
 import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -179,7 +180,9 @@ def grid_members(*, session: Session, grid_id: int) -> list[GridMember]:
 _version = itertools.count(1)
 _grid_version = 0
 _cache_lock = threading.Lock()
-_cache: dict[Collection[RegionLevel], tuple[tuple[Any, ...], GridIndex]] = {}
+# (levels, engine) → (marker, index, when the marker was last checked, version then)
+_cache: dict[tuple[Any, int], tuple[tuple[Any, ...], GridIndex, float, int]] = {}
+MARKER_TTL_SECONDS = 1.0
 # Areas above the grid, for points that fall outside every grid: finest level first.
 AREA_DEPTH = {RegionLevel.COMMUNITY: 2, RegionLevel.STREET: 1, RegionLevel.DISTRICT: 0}
 
@@ -236,18 +239,29 @@ def _build_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_L
 
 
 def get_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
-    """The process-wide index of ``levels`` (grids by default), rebuilt only when that layer has changed."""
+    """The process-wide index of ``levels`` (grids by default), rebuilt only when that layer has changed.
+
+    The change check itself is a query over the whole layer, so it runs at most once per
+    MARKER_TTL_SECONDS per process: another process's re-import is seen within that time,
+    this process's own (which bumps the version) at once.
+    """
+    bind = session.get_bind()
+    key = (tuple(levels), id(getattr(bind, "engine", bind)))
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and cached[3] == _grid_version and now - cached[2] < MARKER_TTL_SECONDS:
+        return cached[1]
     marker = _grid_marker(session, levels)
-    cached = _cache.get(levels)
     if cached is not None and cached[0] == marker:
+        _cache[key] = (marker, cached[1], now, _grid_version)
         return cached[1]
     with _cache_lock:
         # Another thread may have rebuilt it while we waited.
-        cached = _cache.get(levels)
+        cached = _cache.get(key)
         if cached is not None and cached[0] == marker:
             return cached[1]
         index = _build_grid_index(session, levels)
-        _cache[levels] = (marker, index)
+        _cache[key] = (marker, index, now, _grid_version)
         return index
 
 
