@@ -19,3 +19,17 @@ def test_nul_character_in_a_comment(client, world, as_user, engine):
         assert [e["action"] for e in history] == ["intake"]
     else:
         assert r.status_code == 201
+
+
+def test_a_locked_sqlite_database_is_a_503_to_retry(app, world, as_user):
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/api/_locked_for_test")
+    def locked():
+        raise OperationalError("UPDATE case", {}, Exception("database is locked"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/_locked_for_test")
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "未保存" in r.json()["detail_zh"] and "nothing was saved" in r.json()["detail_en"]

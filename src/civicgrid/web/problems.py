@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicgrid.errors import DomainError
@@ -104,6 +104,18 @@ def install(app: FastAPI) -> None:
 
         return problem_response(request, InvalidInput(
             "输入的数值超出范围，或含有无法保存的字符", "A value is out of range or contains a character that cannot be stored"))
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError):
+        # SQLite has one writer; past busy_timeout under a burst the honest answer is "retry".
+        if "database is locked" not in str(getattr(exc, "orig", exc)):
+            return await _unexpected(request, exc)
+        err = DomainError("系统繁忙，请稍后重试（未保存任何内容）", "The system is busy; nothing was saved, please retry")
+        err.status, err.type_slug = 503, "busy"
+        err.title_zh, err.title_en = "系统繁忙", "Busy"
+        response = problem_response(request, err)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(StatementError)
     async def _database_refused(request: Request, exc: StatementError):
