@@ -545,19 +545,27 @@ class PersonImporter:
 
     def _candidates(self, chunk: list[Incoming]) -> tuple[dict[str, _Stored], dict[Any, list[_Stored]]]:
         hashes = [r.id_hash for r in chunk if r.id_hash]
-        pairs = {(r.name, r.birth_date) for r in chunk if r.birth_date is not None}
+        # A row with an ID number can only be a stored person without one (same ID: found by hash;
+        # another ID: someone else), so its (name, birth date) is looked up in the small partial
+        # index of persons without an ID. Rows without an ID look at everyone.
+        pairs_any = {(r.name, r.birth_date) for r in chunk if r.birth_date is not None and not r.id_hash}
+        pairs_noid = {(r.name, r.birth_date) for r in chunk if r.birth_date is not None and r.id_hash} - pairs_any
         phones = [r.phone_hash for r in chunk if r.phone_hash]
         stored: dict[int, _Stored] = {}
         if hashes:
             for row in self.session.execute(select(*_CANDIDATE_COLS).where(Person.id_hash.in_(hashes))):
                 stored[row.id] = _stored(row)
-        # Two index searches, not one OR (an OR with a row-value IN makes SQLite scan the table):
-        # the chunk's (name, birth date) pairs as a VALUES list joined on ix_person_name_birth.
-        if pairs:
+        for pairs, only_without_id in ((pairs_any, False), (pairs_noid, True)):
+            if not pairs:
+                continue
+            # Joined with the chunk's pairs as a VALUES list (an OR with a row-value IN makes SQLite
+            # scan the table); no other condition than the partial index's own, or SQLite builds an
+            # automatic index over the whole table.
             wanted = values(column("n", String), column("b", Date), name="wanted").data(sorted(pairs, key=str)).cte("wanted")
-            # No other condition in SQL: with one, SQLite builds an automatic index over the whole table.
-            stmt = (select(*_CANDIDATE_COLS, Person.active).select_from(wanted)
-                    .join(Person, (Person.name == wanted.c.n) & (Person.birth_date == wanted.c.b)))
+            on = (Person.name == wanted.c.n) & (Person.birth_date == wanted.c.b)
+            if only_without_id:
+                on = on & Person.id_hash.is_(None)
+            stmt = select(*_CANDIDATE_COLS, Person.active).select_from(wanted).join(Person, on)
             for row in self.session.execute(stmt):
                 if row.active:
                     stored.setdefault(row.id, _stored(row))

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -211,6 +212,9 @@ class Person(Scoped, Base):
 
     __table_args__ = (
         Index("ix_person_name_birth", "name", "birth_date"),
+        # Matching a row that has an ID number only needs persons without one: a small index.
+        Index("ix_person_name_birth_noid", "name", "birth_date", sqlite_where=text("id_hash IS NULL"),
+              postgresql_where=text("id_hash IS NULL")),
         Index("ix_person_region_path", "region_path", "id"),
         Index("ix_person_phone_hash", "phone_hash"),
         Index("ix_person_household", "household_id"),

@@ -491,6 +491,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_person_house', ['house_id'], unique=False)
         batch_op.create_index('ix_person_household', ['household_id'], unique=False)
         batch_op.create_index('ix_person_name_birth', ['name', 'birth_date'], unique=False)
+        batch_op.create_index('ix_person_name_birth_noid', ['name', 'birth_date'], unique=False,
+                              sqlite_where=sa.text('id_hash IS NULL'), postgresql_where=sa.text('id_hash IS NULL'))
         batch_op.create_index('ix_person_phone_hash', ['phone_hash'], unique=False)
         batch_op.create_index('ix_person_region_path', ['region_path', 'id'], unique=False)
     if not sqlite:
@@ -724,6 +726,7 @@ def downgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index('ix_person_region_path')
         batch_op.drop_index('ix_person_phone_hash')
+        batch_op.drop_index('ix_person_name_birth_noid')
         batch_op.drop_index('ix_person_name_birth')
         batch_op.drop_index('ix_person_household')
         batch_op.drop_index('ix_person_house')
