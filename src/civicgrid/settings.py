@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("Asia/Shanghai", description="Local time zone for working days and display.")
     token_ttl_hours: int = Field(12, description="Lifetime of API bearer tokens and page sessions, in hours.")
-    login_max_failures: int = Field(5, description="Failed logins per user name and address before throttling.")
+    login_max_failures: int = Field(5, description="Failed sign-ins per user name (within the lockout window) before throttling.")
     login_lockout_minutes: int = Field(15, description="How long throttled logins are refused.")
     scheduler_enabled: bool = Field(True, description="Run the in-process deadline scheduler inside `civicgrid serve`.")
     scheduler_interval_seconds: int = Field(60, description="How often the deadline scheduler scans open cases.")
