@@ -172,6 +172,7 @@ def test_watcher_runs_the_nightly_pass_once_a_day_and_scans_otherwise(session, p
 
 def test_app_starts_and_stops_the_watcher_with_the_scheduler_setting(monkeypatch):
     import asyncio
+    import threading
 
     from civicgrid.settings import get_settings
 
@@ -184,5 +185,8 @@ def test_app_starts_and_stops_the_watcher_with_the_scheduler_setting(monkeypatch
         async with care.lifespan(None):
             started.append("running")
 
-    asyncio.run(run())
+    # In a thread of its own: a session-wide Playwright (browser tests) may own this thread's loop.
+    worker = threading.Thread(target=lambda: asyncio.run(run()))
+    worker.start()
+    worker.join()
     assert started == ["start", "running", "stop"]
