@@ -31,7 +31,7 @@ from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import User
 from civicgrid.db import utcnow
 from civicgrid.errors import Conflict, InvalidInput, not_found
-from civicgrid.people import access, crypto
+from civicgrid.people import access
 from civicgrid.people.matching import Candidate, best_match
 from civicgrid.people.models import (
     GENDERS,
