@@ -13,7 +13,7 @@ from civicgrid.errors import InvalidInput
 from civicgrid.events.models import Case
 from civicgrid.events.scope import case_scope
 from civicgrid.events.workflow import CaseState as S
-from tests.assessment.conftest import at
+from tests.histories import at
 
 NOV = Period.month(2026, 11)
 AFTER = at(5, month=12)  # the month is over

@@ -11,7 +11,7 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
 from civicgrid.errors import Forbidden, InvalidInput, NotFound
 from civicgrid.events.workflow import CaseState as S
-from tests.assessment.conftest import at
+from tests.histories import at
 
 ORIGIN = Origin("test")
 

@@ -12,7 +12,7 @@ from civicgrid.audit.service import Origin
 from civicgrid.events.workflow import CaseState as S
 from civicgrid.reports import service
 from civicgrid.reports.models import MonthlyReport
-from tests.assessment.conftest import at
+from tests.histories import at
 
 ORIGIN = Origin("test")
 
