@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from civicgrid.assessment import kpis
 from civicgrid.assessment.kpis import RATE, Grouping, Kpis, Period, Subject
@@ -203,10 +203,12 @@ def scoped_region(*, session: Session, actor: User, region_id: int | None) -> Re
     return region
 
 
-def child_regions(*, session: Session, region: Region) -> list[Region]:
-    """The active children of a region, by code."""
-    return list(session.scalars(
-        select(Region).where(Region.parent_id == region.id, Region.active.is_(True)).order_by(Region.code)))
+def child_regions(*, session: Session, region: Region, with_geometry: bool = False) -> list[Region]:
+    """The active children of a region, by code (with their polygons when a map draws them)."""
+    stmt = select(Region).where(Region.parent_id == region.id, Region.active.is_(True)).order_by(Region.code)
+    if with_geometry:
+        stmt = stmt.options(undefer(Region.geometry))
+    return list(session.scalars(stmt))
 
 
 def region_ranking(*, session: Session, actor: User, region: Region, period: Period,

@@ -100,7 +100,7 @@ def _risk_colours(session: Session, paths: list[str]) -> dict[str, str]:
 def map_layer(*, session: Session, actor: User, region: Region, now: dt.datetime | None = None) -> dict[str, Any]:
     """The region's children as GeoJSON features with every map measure (or, for a grid, its open cases)."""
     now = now or utcnow()
-    children = child_regions(session=session, region=region)
+    children = child_regions(session=session, region=region, with_geometry=True)
     areas = children or [region]
     grouping = Grouping("children", region, tuple(areas))
     snap = kpis.count_measures(session=session, actor=actor, ctx=Ctx(today_period(now), now),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from civicgrid.audit.service import SYSTEM, Origin, record
 from civicgrid.auth.models import User
@@ -357,8 +357,8 @@ def grid_map(*, session: Session, actor: User) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the actor's grids coloured by risk (for the map layer)."""
     access.require(actor, "read")
     low, high = actor.scope_path, actor.scope_path + "~"
-    grids = session.scalars(select(Region).where(Region.level.in_(list(GRID_LEVELS)), Region.path >= low,
-                                                 Region.path < high, Region.geometry.is_not(None)))
+    grids = session.scalars(select(Region).options(undefer(Region.geometry)).where(
+        Region.level.in_(list(GRID_LEVELS)), Region.path >= low, Region.path < high, Region.geometry.is_not(None)))
     colours = {r.subject_id: r for r in session.scalars(select(RiskColour).where(
         RiskColour.subject == "grid", RiskColour.region_path >= low, RiskColour.region_path < high))}
     features = []

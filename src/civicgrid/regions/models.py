@@ -66,7 +66,9 @@ class Region(Base):
     level: Mapped[RegionLevel] = mapped_column(Enum(RegionLevel, native_enum=False, length=20), nullable=False)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), nullable=True)
     path: Mapped[str] = mapped_column(String(255), nullable=False)
-    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Deferred: a polygon is kilobytes of JSON, and most reads of a region (a user's scope, a
+    # case's place, a parent walk) never draw it; lists that do draw use undefer().
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
     area_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
     centroid_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     centroid_lon: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -52,7 +52,7 @@ def load_band(count: int) -> str:
 
 def scope_grids(*, session: Session, actor: User) -> list[Region]:
     """The grids (with a polygon) in the actor's area."""
-    grids = regions.subtree(session=session, path=actor.scope_path, levels=[RegionLevel.GRID])
+    grids = regions.subtree(session=session, path=actor.scope_path, levels=[RegionLevel.GRID], with_geometry=True)
     return [g for g in grids if g.geometry and g.active]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 import shapely.errors
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, undefer
 
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import User
@@ -66,10 +66,13 @@ def children(*, session: Session, region_id: int) -> list[Region]:
     return list(session.scalars(select(Region).where(Region.parent_id == region_id).order_by(Region.code)))
 
 
-def subtree(*, session: Session, path: str, levels: Iterable[RegionLevel] | None = None) -> list[Region]:
+def subtree(*, session: Session, path: str, levels: Iterable[RegionLevel] | None = None,
+            with_geometry: bool = False) -> list[Region]:
     """The region at ``path`` and all its descendants (optionally only some levels), parents first."""
     low, high = subtree_range(path)
     stmt = select(Region).where(Region.path >= low, Region.path < high)
+    if with_geometry:
+        stmt = stmt.options(undefer(Region.geometry))
     if levels is not None:
         stmt = stmt.where(Region.level.in_(list(levels)))
     return sorted(session.scalars(stmt), key=lambda r: (r.path.count("/"), r.code))
