@@ -518,6 +518,25 @@ class Visit(Base):
     __table_args__ = (Index("ix_care_visit_care_at", "care_id", "at"),)
 
 
+class VisitPhoto(Base):
+    """A photo taken on a visit: its bytes stored once by content hash under the upload folder."""
+
+    __tablename__ = "care_visit_photo"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("care_visit.id"), nullable=False)
+    care_id: Mapped[int] = mapped_column(ForeignKey("care_record.id"), nullable=False)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_care_visit_photo_visit", "visit_id", "id"),
+                      Index("ix_care_visit_photo_care", "care_id"))
+
+
 class CaseInvolvement(Base):
     """A person involved in a case (party, reporter, subject); flags the case to their caretakers."""
 
@@ -575,3 +594,14 @@ class RiskColour(Base):
         UniqueConstraint("subject", "subject_id", name="uq_risk_colour_subject"),
         Index("ix_risk_colour_region", "subject", "region_path"),
     )
+
+
+class JobRun(Base):
+    """A once-a-day job claimed for one local date: the row is inserted once, so two processes never both run it."""
+
+    __tablename__ = "people_job_run"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
