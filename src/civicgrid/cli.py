@@ -32,6 +32,7 @@ apikey_app = typer.Typer(help="Open311 API 密钥 / API keys", no_args_is_help=T
 cases_app = typer.Typer(help="事件 / cases", no_args_is_help=True)
 scheduler_app = typer.Typer(help="时限监控 / deadline scheduler", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日历 / working-day calendar", no_args_is_help=True)
+people_app = typer.Typer(help="实有人口与重点人群 / base data and people under care", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(grids_app, name="grids")
 app.add_typer(user_app, name="user")
@@ -39,6 +40,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(cases_app, name="cases")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(people_app, name="people")
 
 
 def _err(text: str) -> None:
@@ -370,6 +372,54 @@ def calendar_show(year: Annotated[int, typer.Argument(help="Year, e.g. 2026")]) 
     for day in view.days:
         kind = "上班 workday" if day.is_workday else "放假 holiday"
         typer.echo(f"  {day.date} 周{weekdays[day.weekday - 1]}  {kind:<12} {day.name_zh}")
+
+
+# ---------------------------------------------------------------------------------------
+# people (base data, care, data key)
+# ---------------------------------------------------------------------------------------
+
+
+@people_app.command("import")
+@domain_errors
+def people_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv (UTF-8 or GB18030) or .xlsx")],
+    source: Annotated[str, typer.Option("--source", help="Source department, e.g. 公安 or 民政")],
+    as_user: Annotated[str, typer.Option("--as", help="Operator or admin the import acts as (their area)")] = "admin",
+    entity: Annotated[str, typer.Option(help="person, building, house, place, organisation or thing")] = "person",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date the data is as of, YYYY-MM-DD (default today)")]
+    = None,
+    show: Annotated[int, typer.Option(min=0, help="How many queued or rejected rows to print")] = 20,
+) -> None:
+    """Import a department file, all or nothing, and print the per-row report summary — 导入基础数据."""
+    import datetime as dt
+
+    from civicgrid.db import unit_of_work
+    from civicgrid.people import importer
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InvalidInput("数据日期格式应为 YYYY-MM-DD", "The as-of date must be YYYY-MM-DD") from None
+    with unit_of_work() as session:
+        report = importer.import_path(session=session, username=as_user, origin=ORIGIN, path=file, source=source,
+                                      entity=entity, as_of=day)
+        for line in importer.report_lines(report, show=show):
+            typer.echo(line)
+
+
+@people_app.command("care-scan")
+@domain_errors
+def people_care_scan(
+    recompute: Annotated[bool, typer.Option("--recompute", help="Also recompute every risk colour now")] = False,
+) -> None:
+    """Run the missed-visit scan once (idempotent; alerts each missed due date once) — 重点人员走访逾期扫描."""
+    from civicgrid.people import care
+
+    scan = care.run_visit_scan()
+    typer.echo(f"走访逾期 missed visits: {scan.missed}, 已通知 notifications: {scan.notified}")
+    if recompute:
+        counts = care.run_nightly()
+        typer.echo("风险颜色已重算 / colours recomputed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def run() -> None:

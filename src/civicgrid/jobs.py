@@ -20,6 +20,8 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("civicgrid.events.scheduler:run_once", "事件时限", "case deadlines"),
     ("civicgrid.mediation.scheduler:run_once", "调解协议履行与时限", "mediation obligations and deadlines"),
     ("civicgrid.petitions.scheduler:run_once", "信访办理时限提醒", "petition deadline reminders"),
+    ("civicgrid.people.care:run_visit_scan", "重点人员走访逾期", "missed care visits"),
+    ("civicgrid.people.care:run_nightly_if_due", "五色风险夜间重算（每日一次）", "nightly care and risk pass (once a day)"),
 )
 
 

@@ -158,35 +158,61 @@ def test_run_nightly_is_idempotent(session, people, cared):
     assert session.get(Person, record.person_id).under_care
 
 
-def test_watcher_runs_the_nightly_pass_once_a_day_and_scans_otherwise(session, people, cared, monkeypatch):
-    calls = []
-    monkeypatch.setattr(care, "run_nightly", lambda: calls.append("nightly") or {})
-    monkeypatch.setattr(care, "run_visit_scan", lambda: calls.append("scan") or care.VisitScan())
-    watcher = care.CareWatcher(60)
-    night = dt.datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai
-    watcher.tick(night)
-    watcher.tick(night + dt.timedelta(hours=1))
-    watcher.tick(night + dt.timedelta(days=1))
-    assert calls == ["nightly", "scan", "nightly"]
+def test_nightly_pass_runs_once_a_local_day_from_two_oclock(session, people, cared):
+    from civicgrid.people.models import JobRun
+
+    _, record = cared
+    before_two = dt.datetime(2026, 11, 23, 17, 30, tzinfo=UTC)  # 01:30 in Shanghai on the 24th
+    skipped = care.run_nightly_if_due(before_two)
+    assert not skipped.ran and "02:00" in skipped.reason
+    night = dt.datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai on the 24th
+    first = care.run_nightly_if_due(night)
+    assert first.ran and first.run_on == dt.date(2026, 11, 24) and first.counts["care"] == 1
+    again = care.run_nightly_if_due(night + dt.timedelta(hours=5))
+    assert not again.ran and again.reason == "already run"
+    claim = session.get(JobRun, (care.NIGHTLY_JOB, dt.date(2026, 11, 24)))
+    assert claim.result["care"] == 1
+    assert care.run_nightly_if_due(night + dt.timedelta(days=1)).ran
+    assert "care 1" in str(first) and "skipped" in str(again)
 
 
-def test_app_starts_and_stops_the_watcher_with_the_scheduler_setting(monkeypatch):
-    import asyncio
-    import threading
+def test_a_failed_nightly_pass_leaves_no_claim(session, people, cared, monkeypatch):
+    from civicgrid.people.models import JobRun
 
-    from civicgrid.settings import get_settings
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
 
-    started = []
-    monkeypatch.setattr(care.CareWatcher, "start", lambda self: started.append("start"))
-    monkeypatch.setattr(care.CareWatcher, "stop", lambda self: started.append("stop"))
-    monkeypatch.setattr(get_settings(), "scheduler_enabled", True)
+    monkeypatch.setattr(risk, "recompute_all", broken)
+    night = dt.datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    with pytest.raises(RuntimeError):
+        care.run_nightly_if_due(night)
+    assert session.get(JobRun, (care.NIGHTLY_JOB, dt.date(2026, 11, 24))) is None
+    monkeypatch.undo()
+    assert care.run_nightly_if_due(night).ran
 
-    async def run():
-        async with care.lifespan(None):
-            started.append("running")
 
-    # In a thread of its own: a session-wide Playwright (browser tests) may own this thread's loop.
-    worker = threading.Thread(target=lambda: asyncio.run(run()))
-    worker.start()
-    worker.join()
-    assert started == ["start", "running", "stop"]
+def test_the_care_scans_are_periodic_jobs_and_run_once_from_the_scheduler(session, people, cared):
+    from civicgrid.jobs import PERIODIC_JOBS, run_all
+
+    targets = [t for t, _zh, _en in PERIODIC_JOBS]
+    assert "civicgrid.people.care:run_visit_scan" in targets
+    assert "civicgrid.people.care:run_nightly_if_due" in targets
+    _, record = cared
+    record.next_visit_due = dt.datetime.now(UTC) - dt.timedelta(days=3)
+    session.flush()
+    results = {en: result for _zh, en, result in run_all()}
+    assert results["missed care visits"].missed == 1
+    session.refresh(record)
+    assert record.visit_overdue and record.alerted_due is not None
+    # Idempotent: a second round alerts nothing again.
+    assert {en: r for _zh, en, r in run_all()}["missed care visits"].missed == 0
+    alerts = session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.entity == "care_record",
+                                                                    AuditEntry.action == "visit_missed"))
+    assert alerts == 1
+
+
+def test_the_people_router_no_longer_starts_a_watcher_of_its_own():
+    from civicgrid.people.routes import router
+
+    assert not hasattr(care, "CareWatcher") and not hasattr(care, "lifespan")
+    assert router.lifespan_context is None or "care" not in getattr(router.lifespan_context, "__module__", "")

@@ -41,11 +41,11 @@ READ_ONLY = {
                               "visits", "list_care", "care_of_person", "cases_of_person"},
     "civicgrid.people.risk": {"worst", "evaluate", "colour_of", "grid_map"},
     "civicgrid.people.importer": {"template", "read_rows", "file_sha256", "parse_person_row", "review_queue",
-                                  "get_review"},
+                                  "get_review", "report_lines"},
 }
 # Writers of reference data (seeded by the migration) and job wrappers opening their own unit of work.
 EXEMPT = {
-    "civicgrid.people.care": {"seed_care_types", "run_nightly", "run_visit_scan", "lifespan"},
+    "civicgrid.people.care": {"seed_care_types", "run_nightly", "run_visit_scan", "run_nightly_if_due"},
     "civicgrid.people.risk": {"seed_rules"},
 }
 
@@ -132,11 +132,23 @@ def _mutating(people):
         "importer.import_records": lambda s: importer.import_records(
             session=s, actor=op, origin=ORIGIN, entity="thing", filename="t.csv", source="公安",
             stream=io.BytesIO(f"部件编码,部件类型,网格编码\nM-9,camera,{g}\n".encode())),
+        "importer.import_path": lambda s: importer.import_path(
+            session=s, username="operator", origin=ORIGIN, source="公安",
+            path=_file("p.csv", f"姓名,证件号码,网格编码\n元九,{new_id()},{g}\n".encode())),
         "importer.resolve_review": lambda s: importer.resolve_review(session=s, actor=op, origin=ORIGIN,
                                                                      item_id=_queued_item(s, people), decision="merge"),
         "importer.export_persons": lambda s: importer.export_persons(session=s, actor=w.users["leader"], origin=ORIGIN,
                                                                      query=service.PersonQuery(), stream=io.BytesIO()),
     }
+
+
+def _file(name: str, content: bytes):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="people-meta-")) / name
+    path.write_bytes(content)
+    return path
 
 
 def _case_id(s, w):
@@ -156,7 +168,7 @@ MUTATING_NAMES = {
     "civicgrid.people.care": {"start_care", "change_level", "end_care", "add_caretaker", "remove_caretaker", "log_visit",
                               "link_case_person", "scan_visits"},
     "civicgrid.people.risk": {"recompute", "override", "clear_override", "recompute_all"},
-    "civicgrid.people.importer": {"import_persons", "import_records", "resolve_review", "export_persons"},
+    "civicgrid.people.importer": {"import_persons", "import_records", "resolve_review", "export_persons", "import_path"},
 }
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
@@ -34,6 +33,7 @@ from civicgrid.people.models import (
     Caretaker,
     CaseInvolvement,
     Colour,
+    JobRun,
     Person,
     Visit,
 )
@@ -430,54 +430,50 @@ def run_visit_scan() -> VisitScan:
         return scan_visits(session=session)
 
 
-class CareWatcher:
-    """A daemon thread: the missed-visit scan every interval, and the nightly pass once a local day."""
-
-    NIGHTLY_HOUR = 2  # local time (settings.timezone), when the city sleeps
-
-    def __init__(self, interval_seconds: int) -> None:
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="civicgrid-care", daemon=True)
-        self._last_nightly: dt.date | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def tick(self, now: dt.datetime | None = None) -> None:
-        """One round: the scan, and the nightly pass if it is due (safe to call twice: both are idempotent)."""
-        now = now or utcnow()
-        local = now.astimezone(ZoneInfo(get_settings().timezone))
-        if local.hour >= self.NIGHTLY_HOUR and self._last_nightly != local.date():
-            counts = run_nightly()
-            self._last_nightly = local.date()
-            log.info("nightly care and risk pass: %s", counts)
-        else:
-            scan = run_visit_scan()
-            if scan.missed:
-                log.info("missed visits: %s", scan)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:  # a failed round must not kill the watcher; the next one retries
-                log.exception("care scan failed")
+NIGHTLY_HOUR = 2  # local time (settings.timezone), when the city sleeps
+NIGHTLY_JOB = "care_risk_nightly"
 
 
-@asynccontextmanager
-async def lifespan(_app):
-    """Run the CareWatcher inside the app when the scheduler is enabled (as the deadline watcher is)."""
-    settings = get_settings()
-    watcher = CareWatcher(settings.scheduler_interval_seconds) if settings.scheduler_enabled else None
-    if watcher is not None:
-        watcher.start()
-    try:
-        yield
-    finally:
-        if watcher is not None:
-            watcher.stop()
+@dataclass
+class NightlyPass:
+    """What ``run_nightly_if_due`` did: ran the pass for a local date (with its counts), or skipped it and why."""
+
+    run_on: dt.date
+    ran: bool
+    counts: dict[str, int]
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ran:
+            return f"{self.run_on}: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        return f"{self.run_on}: skipped ({self.reason})"
+
+
+def run_nightly_if_due(now: dt.datetime | None = None) -> NightlyPass:
+    """The nightly pass (missed visits, every colour) once a local day, from 02:00.
+
+    Registered in ``civicgrid.jobs.PERIODIC_JOBS``, so it runs every scheduler round and from
+    ``civicgrid scheduler run-once``. The day is claimed by inserting ``(job, local date)`` into
+    ``people_job_run`` in the same transaction as the pass: a second process (or a re-run) finds
+    the claim, or waits for it and fails the insert, and skips; a failed pass rolls its claim back.
+    """
+    now = now or utcnow()
+    local = now.astimezone(ZoneInfo(get_settings().timezone))
+    day = local.date()
+    if local.hour < NIGHTLY_HOUR:
+        return NightlyPass(day, False, {}, f"before {NIGHTLY_HOUR:02d}:00 local")
+    with unit_of_work() as session:
+        if session.get(JobRun, (NIGHTLY_JOB, day)) is not None:
+            return NightlyPass(day, False, {}, "already run")
+        claim = JobRun(job=NIGHTLY_JOB, run_on=day, started_at=now, result={})
+        try:
+            with session.begin_nested():
+                session.add(claim)
+                session.flush()
+        except IntegrityError:
+            return NightlyPass(day, False, {}, "run by another process")
+        scan = scan_visits(session=session, now=now)
+        counts = risk.recompute_all(session=session, now=now)
+        counts["missed_visits"] = scan.missed
+        claim.result = dict(counts)
+        return NightlyPass(day, True, counts)

@@ -22,6 +22,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Date, String, column, func, insert, select, text, update, values
@@ -841,6 +842,44 @@ def import_persons(*, session: Session, actor: User, origin: Origin, stream: IO[
     importer = PersonImporter(session=session, actor=actor, origin=origin, source=source,
                               as_of=as_of or utcnow().date(), filename=filename, sha256=sha, keep_items=keep_items)
     return importer.run(read_rows(stream, filename))
+
+
+def import_path(*, session: Session, username: str, origin: Origin, path: Path, source: str, entity: str = "person",
+                as_of: dt.date | None = None) -> ImportReport:
+    """Import a file on disk as the user ``username`` (the CLI): the same importers, checks and audit as the web."""
+    actor = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if actor is None:
+        raise not_found("用户", "User", username)
+    access.require(actor, "import")
+    if entity not in ENTITIES:
+        raise InvalidInput(f"不支持导入 {entity!r}", f"Cannot import {entity!r}", allowed=list(ENTITIES))
+    with path.open("rb") as stream:
+        if entity == "person":
+            return import_persons(session=session, actor=actor, origin=origin, stream=stream, filename=path.name,
+                                  source=source, as_of=as_of)
+        if as_of is not None:
+            raise InvalidInput("数据日期只适用于人员导入", "An as-of date applies to person imports only")
+        return import_records(session=session, actor=actor, origin=origin, entity=entity, stream=stream,
+                              filename=path.name, source=source)
+
+
+def report_lines(report: ImportReport, *, show: int = 20) -> list[str]:
+    """An import report as text: the batch, the counts, then the first ``show`` queued or rejected rows (zh + en)."""
+    b = report.batch
+    lines = [f"导入批次 batch #{b.id}（{b.entity}，来源 source {b.source}，文件 {b.filename}）",
+             f"行 rows {b.rows:,}: " + ", ".join(f"{OUTCOMES[k][0]} {k} {report.counts[k]:,}" for k in OUTCOMES)]
+    if b.repeat_of_id:
+        lines.append(f"同一来源的同一文件曾于批次 #{b.repeat_of_id} 导入 / the same file from this source was "
+                     f"imported as batch #{b.repeat_of_id}")
+    notable = [r for r in report.items if r.outcome in ("queued", "rejected")]
+    for item in notable[:show]:
+        lines.append(f"  第 {item.row_no} 行 row {item.row_no} [{OUTCOMES[item.outcome][0]} {item.outcome}] {item.zh}")
+        lines.append(f"      {item.en}")
+    hidden = report.counts["queued"] + report.counts["rejected"] - min(len(notable), show)
+    if hidden > 0:
+        lines.append(f"  …另有 {hidden} 行待核对或拒绝，见导入批次页面 / {hidden} more queued or rejected rows: "
+                     f"see the batch page")
+    return lines
 
 
 # --------------------------------------------------------------------------------------

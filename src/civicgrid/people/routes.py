@@ -407,8 +407,9 @@ def export_people(session: SessionDep, user: CurrentUser, origin: OriginDep,
                     headers={"Content-Disposition": "attachment; filename=persons.xlsx"})
 
 
-# The care watcher (missed visits, nightly colours) runs with the app, like the deadline watcher.
-router = APIRouter(lifespan=care.lifespan)
+# The missed-visit scan and the nightly colour pass are periodic jobs (civicgrid.jobs), run by the
+# app's watcher and by `civicgrid scheduler run-once`.
+router = APIRouter()
 # Fixed paths (/api/people/review, /import, /export.xlsx) before /api/people/{person_id}.
 router.include_router(io_api)
 router.include_router(api)
