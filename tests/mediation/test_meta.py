@@ -22,7 +22,8 @@ from .conftest import ORIGIN, citizen_id
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 MODULES = ["civicgrid.mediation.service", "civicgrid.mediation.registry", "civicgrid.mediation.campaigns",
            "civicgrid.mediation.parties", "civicgrid.mediation.stats", "civicgrid.mediation.agreement_pdf",
-           "civicgrid.mediation.scheduler", "civicgrid.petitions.service", "civicgrid.petitions.scheduler"]
+           "civicgrid.mediation.scheduler", "civicgrid.petitions.service", "civicgrid.petitions.scheduler",
+           "civicgrid.petitions.documents"]
 READ_ONLY = {
     "civicgrid.mediation.service": {"get_dispute", "is_mediator_of", "guard_allows", "condition_holds",
                                     "allowed_actions", "desk_for", "dispute_number", "notify_about",
@@ -41,7 +42,8 @@ READ_ONLY = {
                                     "allowed_actions", "list_subjects", "subject_by_code", "detect_related",
                                     "lookup", "petition_number", "notify_about", "responsible_users",
                                     "petitioners_of", "related_of", "higher_visits_of", "linked_outcome",
-                                    "timeline", "list_petitions", "deadline_board"},
+                                    "timeline", "list_petitions", "deadline_board", "later_of", "elsewhere_of"},
+    "civicgrid.petitions.documents": {"check_document", "documents_of"},
     "civicgrid.petitions.scheduler": {"run_once"},
 }
 
@@ -56,6 +58,8 @@ MUTATING = [
     ("civicgrid.mediation.agreement_pdf", "render_for"), ("civicgrid.mediation.scheduler", "scan"),
     ("civicgrid.petitions.service", "save_subject"), ("civicgrid.petitions.service", "register_petition"),
     ("civicgrid.petitions.service", "transition"), ("civicgrid.petitions.scheduler", "scan"),
+    ("civicgrid.petitions.documents", "attach"), ("civicgrid.petitions.documents", "add_document"),
+    ("civicgrid.petitions.documents", "document_file"),
 ]
 
 
@@ -69,6 +73,7 @@ def _mutating(med):
     """(module, function) → a call that must add at least one audit row."""
     from civicgrid.mediation import agreement_pdf, campaigns, registry, scheduler, service
     from civicgrid.mediation.schemas import CampaignCreate, DisputeCreate, DisputeFromCase, PartyIn
+    from civicgrid.petitions import documents as petition_documents
     from civicgrid.petitions import scheduler as petition_scheduler
     from civicgrid.petitions import service as petitions
     from civicgrid.petitions.schemas import PetitionCreate, PetitionerIn
@@ -96,7 +101,19 @@ def _mutating(med):
             name="清零", starts_on=today, ends_on=today + dt.timedelta(days=9),
             community_ids=[med.world.regions["community11"].id]))
 
+    def document(p=None):
+        return petition_documents.DocumentIn(filename="信.pdf", content=b"%PDF-1.4 meta " + str(id(p)).encode())
+
+    def stored_document():
+        return petition_documents.add_document(session=s, actor=op, origin=ORIGIN, petition_id=petition().id,
+                                               doc=document())
+
     return {
+        ("civicgrid.petitions.documents", "attach"): lambda: (lambda p: petition_documents.attach(
+            session=s, actor=op, origin=ORIGIN, petition=p, doc=document(p)))(petition()),
+        ("civicgrid.petitions.documents", "add_document"): stored_document,
+        ("civicgrid.petitions.documents", "document_file"): lambda: (lambda d: petition_documents.document_file(
+            session=s, actor=op, origin=ORIGIN, document_id=d.id))(stored_document()),
         ("civicgrid.mediation.service", "register_dispute"): lambda: service.register_dispute(
             session=s, actor=op, origin=ORIGIN, data=DisputeCreate(type_code="OTHER", description="纠纷")),
         ("civicgrid.mediation.service", "dispute_from_case"): lambda: service.dispute_from_case(

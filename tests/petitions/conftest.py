@@ -76,3 +76,33 @@ class Petitions:
 @pytest.fixture
 def pet(session, world) -> Petitions:
     return Petitions(session, world)
+
+
+@pytest.fixture
+def far(session, world):
+    """A second district (东岭区, 990103…) with one street, community and grid, and its desks:
+    ``far.users['operator_d3']`` at the community, ``far.users['district3_op']`` at the district."""
+    from types import SimpleNamespace
+
+    from shapely.geometry import box
+
+    from civicgrid.audit.service import SYSTEM
+    from civicgrid.auth.models import Role
+    from civicgrid.auth.service import create_user
+    from civicgrid.regions.models import RegionLevel
+    from tests.factories import LAT0, LON0, PASSWORD, _region
+
+    city = world.regions["city"]
+    shape = box(LON0 + 0.1, LAT0, LON0 + 0.12, LAT0 + 0.02)
+    district = _region(session, "990103000000", "东岭区", RegionLevel.DISTRICT, city, shape)
+    street = _region(session, "990103001000", "岭1街道", RegionLevel.STREET, district, shape)
+    community = _region(session, "990103001001", "岭1街道1社区", RegionLevel.COMMUNITY, street, shape)
+    grid = _region(session, "990103001001001", "岭1街道1社区第1网格", RegionLevel.GRID, community, shape)
+    users = {}
+    for name, region in (("operator_d3", community), ("district3_op", district)):
+        users[name] = create_user(session=session, actor=None, origin=SYSTEM, username=name, display_name=name,
+                                  password=PASSWORD, role=Role.OPERATOR, scope_region_id=region.id)
+        world.users[name] = users[name]
+    world.regions.update({"district3": district, "street31": street, "community311": community, "grid3111": grid})
+    session.flush()
+    return SimpleNamespace(district=district, street=street, community=community, grid=grid, users=users)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from civicgrid.auth.models import Role, User
 from civicgrid.mediation.schemas import HistoryRead
-from civicgrid.petitions import service
+from civicgrid.events.attachments import MAX_BYTES
+from civicgrid.petitions import documents, service
 from civicgrid.petitions.models import Petition
 from civicgrid.petitions.schemas import (
     BoardRowRead,
+    DocumentRead,
+    ElsewhereRead,
     LookupPerson,
     LookupRead,
     PetitionAction,
@@ -37,6 +41,12 @@ def related_read(r: service.Related) -> RelatedRead:
     """A related petition as the API shows it."""
     return RelatedRead(petition_id=r.petition.id, number=r.petition.number, title=r.petition.title,
                        state=r.petition.state, received_at=r.petition.received_at, reasons=r.reasons)
+
+
+def elsewhere_read(e: service.Elsewhere, lang: str) -> ElsewhereRead:
+    """A linked petition in another area as the API shows it: where and when only."""
+    return ElsewhereRead(direction=e.direction, reasons=e.reasons, area_code=e.area_code,
+                         area_name=e.area_en if lang == "en" else e.area_zh, received_on=e.received_on)
 
 
 def present(session: Session, petition: Petition, actor: User, lang: str) -> PetitionRead:
@@ -64,6 +74,9 @@ def present(session: Session, petition: Petition, actor: User, lang: str) -> Pet
                                     is_representative=p.is_representative)
                      for p in service.petitioners_of(session=session, petition_id=petition.id)],
         related=[related_read(r) for r in service.related_of(session=session, actor=actor, petition=petition)],
+        later=[related_read(r) for r in service.later_of(session=session, actor=actor, petition=petition)],
+        related_elsewhere=[elsewhere_read(e, lang)
+                           for e in service.elsewhere_of(session=session, actor=actor, petition=petition)],
         allowed=[s.action for s in service.allowed_actions(actor=actor, petition=petition)],
     )
 
@@ -81,13 +94,17 @@ def save_subject(code: str, data: SubjectWrite, session: SessionDep, user: Admin
 
 
 @router.get("/lookup", response_model=LookupRead, summary="Known petitioner and history, by ID number or name")
-def lookup(session: SessionDep, user: CurrentUser,
+def lookup(request: Request, session: SessionDep, user: CurrentUser,
            id_number: Annotated[str | None, Query(max_length=18)] = None,
            name: Annotated[str | None, Query(max_length=60)] = None) -> LookupRead:
     found = service.lookup(session=session, actor=user, id_number=id_number, name=name)
+    lang = request_lang(request)
     return LookupRead(persons=[LookupPerson(person_id=p.id, name=p.name, id_number_masked=p.id_masked,
-                                            petitions=found.petition_counts.get(p.id, 0)) for p in found.persons],
-                      history=[related_read(r) for r in found.history])
+                                            petitions=found.petition_counts.get(p.id, 0),
+                                            petitions_elsewhere=found.elsewhere_counts.get(p.id, 0))
+                               for p in found.persons],
+                      history=[related_read(r) for r in found.history],
+                      elsewhere=[elsewhere_read(e, lang) for e in found.elsewhere])
 
 
 @router.get("/board", response_model=list[BoardRowRead], summary="Running deadlines, most urgent first")
@@ -150,3 +167,30 @@ def act(petition_id: int, data: PetitionAction, request: Request, session: Sessi
 def petition_history(petition_id: int, session: SessionDep, user: CurrentUser) -> list[HistoryRead]:
     return [HistoryRead.model_validate(e) for e in service.timeline(session=session, actor=user,
                                                                      petition_id=petition_id)]
+
+
+@router.post("/{petition_id}/documents", response_model=DocumentRead, status_code=201,
+             summary="Add a document (scanned letter, photo, PDF) to a petition")
+async def upload_document(petition_id: int, file: UploadFile, session: SessionDep, user: CurrentUser,
+                          origin: OriginDep,
+                          kind: Annotated[str, Form(max_length=12)] = "letter",
+                          note: Annotated[str, Form(max_length=200)] = "") -> DocumentRead:
+    """JPEG, PNG, WebP or PDF up to 10 MB, checked by content; the same file twice is kept once."""
+    content = await file.read(MAX_BYTES + 1)
+    doc = documents.add_document(session=session, actor=user, origin=origin, petition_id=petition_id,
+                                 doc=documents.DocumentIn(filename=file.filename or "upload", content=content,
+                                                          kind=kind, note=note))
+    return DocumentRead.model_validate(doc)
+
+
+@router.get("/{petition_id}/documents", response_model=list[DocumentRead], summary="A petition's documents")
+def list_documents(petition_id: int, session: SessionDep, user: CurrentUser) -> list[DocumentRead]:
+    return [DocumentRead.model_validate(d)
+            for d in documents.documents_of(session=session, actor=user, petition_id=petition_id)]
+
+
+@router.get("/documents/{document_id}/file", response_class=FileResponse, summary="Download a document")
+def download_document(document_id: int, session: SessionDep, user: CurrentUser, origin: OriginDep) -> FileResponse:
+    doc, path = documents.document_file(session=session, actor=user, origin=origin, document_id=document_id)
+    return FileResponse(path, media_type=doc.content_type, filename=doc.filename,
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})

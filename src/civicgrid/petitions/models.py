@@ -34,6 +34,14 @@ LINK_REASONS = {
     "same_subject": ("同一事项", "Same subject"),
     "same_group": ("同一群体", "Same group"),
 }
+# What a petition document is (信访材料).
+DOCUMENT_KINDS = {
+    "letter": ("信访信件/材料原件", "Letter or original"),
+    "photo": ("照片", "Photo"),
+    "evidence": ("证据材料", "Evidence"),
+    "reply": ("答复/处理意见书", "Written answer"),
+    "other": ("其他材料", "Other"),
+}
 # From this many people a visit is a group visit (集体访); they choose at most five representatives.
 GROUP_THRESHOLD = 5
 MAX_REPRESENTATIVES = 5
@@ -124,6 +132,8 @@ class Petition(Base):
         Index("ix_petition_desk_state", "desk_path", "state"),
         Index("ix_petition_state_due", "state", "due_at"),
         Index("ix_petition_subject_region", "subject_id", "region_path"),
+        # The same group returning anywhere (repeat detection across areas, migration 0008).
+        Index("ix_petition_group_name", "group_name"),
     )
 
 
@@ -155,6 +165,29 @@ class HigherLevelVisit(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PetitionDocument(Base):
+    """A document of a petition (信访材料): a scanned letter, a photo, evidence, the written answer.
+
+    The bytes live once in the upload folder, named by their SHA-256 (the store of case
+    attachments); the same file on the same petition is kept once.
+    """
+
+    __tablename__ = "petition_document"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("petition_id", "sha256", name="uq_petition_document_content"),)
 
 
 class PetitionLink(Base):

@@ -17,15 +17,17 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from civicgrid.auth.models import Role, User
-from civicgrid.errors import DomainError, NotFound
+from civicgrid.errors import DomainError, InvalidInput, NotFound
 from civicgrid.events.models import Category
 from civicgrid.mediation import registry
 from civicgrid.mediation.models import RISK_LEVELS
 from civicgrid.mediation.schemas import DisputeFromCase
-from civicgrid.petitions import service
-from civicgrid.petitions.models import FORMS, LEVELS, LINK_REASONS
+from civicgrid.events.attachments import MAX_BYTES
+from civicgrid.petitions import documents, service
+from civicgrid.petitions.models import DOCUMENT_KINDS, FORMS, LEVELS, LINK_REASONS
 from civicgrid.petitions.schemas import CaseFromPetition, HigherVisitIn, PetitionCreate, PetitionerIn
 from civicgrid.petitions.workflow import STATE_LABELS, WORKFLOW, PetitionState
 from civicgrid.regions import service as regions
@@ -66,9 +68,11 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "supervise": ("note",),
 }
 SETBACKS = {"return", "not_accept", "deny_extension"}
+DIRECTIONS = {"earlier": ("此前", "Earlier"), "later": ("此后", "Later")}
 DUE_KINDS = {"accept": ("受理告知期限", "Decide on acceptance by"), "answer": ("办理答复期限", "Answer by"),
              "review": ("复查期限", "Review by"), "re_review": ("复核期限", "Re-review by")}
-HISTORY_LABELS = {"intake": ("登记", "Registered"), "overdue": ("超期", "Overdue")} | {
+HISTORY_LABELS = {"intake": ("登记", "Registered"), "overdue": ("超期", "Overdue"),
+                  "attach_document": ("上传材料", "Document added")} | {
     s.action: (s.label_zh, s.label_en) for s in WORKFLOW.steps}
 FIELD_LABELS = {
     "subject_code": ("信访事项类别", "Subject"), "request": ("信访诉求", "Request"), "petitioners": ("信访人", "Petitioners"),
@@ -81,7 +85,7 @@ FIELD_LABELS = {
 def _base(request: Request, user: User, session: Session, name: str, ctx: dict[str, Any], *,
           status_code: int = 200) -> Response:
     ctx = {"state_labels": STATE_LABELS, "state_tones": STATE_TONES, "forms_kinds": FORMS, "levels": LEVELS,
-           "link_reasons": LINK_REASONS, "due_kinds": DUE_KINDS} | ctx
+           "link_reasons": LINK_REASONS, "due_kinds": DUE_KINDS, "document_kinds": DOCUMENT_KINDS} | ctx
     return page(request, name, ctx, user=user, session=session, active="petitions", status_code=status_code)
 
 
@@ -89,6 +93,8 @@ def _flash(request: Request) -> tuple[str, str] | None:
     done = request.query_params.get("done")
     if done == "intake":
         return "已登记信访事项", "Petition registered"
+    if done == "document":
+        return "已上传信访材料", "Document added"
     if done in WORKFLOW.actions:
         zh, en = WORKFLOW.action_label(done)
         return f"已完成：{zh}", f"Done: {en}"
@@ -169,16 +175,29 @@ def lookup(request: Request, session: SessionDep, user: DeskUser) -> Response:
     name = (q.get("name_1") or q.get("name") or "").strip()[:60]
     found = service.lookup(session=session, actor=user, id_number=number or None, name=None if number else name)
     return page(request, "petitions/_lookup.html", {"found": found, "link_reasons": LINK_REASONS,
+                                                    "direction_labels": DIRECTIONS,
                                                     "state_labels": STATE_LABELS, "state_tones": STATE_TONES,
                                                     "typed": bool(number or len(name) >= 2)},
                 user=user, session=None)
 
 
+def _uploads(form: Any, field: str = "documents") -> list[UploadFile]:
+    """The files chosen in a file input (an input left empty sends a nameless empty part)."""
+    return [f for f in form.getlist(field) if isinstance(f, UploadFile) and (f.filename or f.size)]
+
+
+async def _read(upload: UploadFile) -> bytes:
+    return await upload.read(MAX_BYTES + 1)
+
+
 @router.post("/petitions/new")
 async def register(request: Request, session: SessionDep, user: DeskUser, origin: OriginDep) -> Response:
-    """Register the petition; a refusal re-shows the form with what was typed."""
+    """Register the petition with its documents; a refusal re-shows the form with what was typed."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    kind = values.get("document_kind") or "letter"
+    docs = [documents.DocumentIn(filename=f.filename or "upload", content=await _read(f), kind=kind)
+            for f in _uploads(form)]
     get = lambda k: (values.get(k) or "").strip()  # noqa: E731
     try:
         petitioners = [PetitionerIn(id_number=get(f"id_number_{i}") or None, name=get(f"name_{i}") or None,
@@ -192,7 +211,7 @@ async def register(request: Request, session: SessionDep, user: DeskUser, origin
     except ValidationError as exc:
         return _register_page(request, session, user, values=values, error=invalid_form(exc, FIELD_LABELS))
     result, error = attempt(session, lambda: service.register_petition(session=session, actor=user, origin=origin,
-                                                                       data=data))
+                                                                       data=data, documents=docs))
     if error is not None or result is None:
         return _register_page(request, session, user, values=values, error=error)
     return redirect(f"/petitions/{result[0].id}?done=intake")
@@ -224,6 +243,11 @@ def _detail(request: Request, session: Session, user: User, petition_id: int, *,
     ctx = {
         "p": petition, "forms": forms, "petitioners": service.petitioners_of(session=session, petition_id=petition.id),
         "related": service.related_of(session=session, actor=user, petition=petition),
+        "later": service.later_of(session=session, actor=user, petition=petition),
+        "elsewhere": service.elsewhere_of(session=session, actor=user, petition=petition),
+        "direction_labels": DIRECTIONS,
+        "documents": documents.documents_of(session=session, actor=user, petition_id=petition.id),
+        "may_upload": user.role in documents.UPLOAD_ROLES,
         "visits": service.higher_visits_of(session=session, petition_id=petition.id),
         "outcome": service.linked_outcome(session=session, petition=petition), "leader": leader,
         "history": service.timeline(session=session, actor=user, petition_id=petition.id),
@@ -297,3 +321,30 @@ async def act(request: Request, petition_id: int, session: SessionDep, user: Pet
             return redirect(f"/mediation/disputes/{outcome.id}?done=intake")
     return redirect(f"/petitions/{petition_id}?done={action}")
 
+
+
+@router.post("/petitions/{petition_id}/documents")
+async def upload_documents(request: Request, petition_id: int, session: SessionDep, user: PetitionUser,
+                           origin: OriginDep) -> Response:
+    """Add one or more documents (scanned letters, photos, PDFs); a refusal re-shows the petition."""
+    form = await request.form()
+    kind = str(form.get("kind") or "letter")
+    note = str(form.get("note") or "")[:200]
+    docs = [documents.DocumentIn(filename=f.filename or "upload", content=await _read(f), kind=kind, note=note)
+            for f in _uploads(form)]
+    if not docs:
+        return _detail(request, session, user, petition_id,
+                       error=InvalidInput("请选择要上传的文件", "Choose a file to upload"))
+    if len(docs) > documents.MAX_AT_REGISTRATION:
+        return _detail(request, session, user, petition_id, error=InvalidInput(
+            f"一次最多上传 {documents.MAX_AT_REGISTRATION} 份材料",
+            f"At most {documents.MAX_AT_REGISTRATION} documents at a time"))
+
+    def add_all() -> None:
+        for doc in docs:
+            documents.add_document(session=session, actor=user, origin=origin, petition_id=petition_id, doc=doc)
+
+    _, error = attempt(session, add_all)
+    if error is not None:
+        return _detail(request, session, user, petition_id, error=error)
+    return redirect(f"/petitions/{petition_id}?done=document#documents")

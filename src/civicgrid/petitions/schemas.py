@@ -109,6 +109,31 @@ class RelatedRead(BaseModel):
     reasons: list[str]
 
 
+class ElsewhereRead(BaseModel):
+    """A linked petition in an area you do not see: where and when only."""
+
+    direction: str = Field(description="earlier or later than the petition at hand")
+    reasons: list[str]
+    area_code: str = Field(description="The region code of the desk that received it")
+    area_name: str
+    received_on: dt.date
+
+
+class DocumentRead(BaseModel):
+    """A petition document (信访材料); the bytes are at ``/api/petitions/documents/{id}/file``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    petition_id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    note: str
+    at: dt.datetime
+
+
 class PetitionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -149,6 +174,9 @@ class PetitionRead(BaseModel):
     case_state: str | None = None
     petitioners: list[PetitionerRead] = Field(default_factory=list)
     related: list[RelatedRead] = Field(default_factory=list)
+    later: list[RelatedRead] = Field(default_factory=list, description="Later petitions linked to this one")
+    related_elsewhere: list[ElsewhereRead] = Field(
+        default_factory=list, description="Linked petitions in areas you do not see: where and when only")
     allowed: list[str] = Field(default_factory=list, description="Actions you may fire now")
 
 
@@ -164,6 +192,7 @@ class LookupPerson(BaseModel):
     name: str
     id_number_masked: str | None
     petitions: int
+    petitions_elsewhere: int = 0
 
 
 class LookupRead(BaseModel):
@@ -171,6 +200,7 @@ class LookupRead(BaseModel):
 
     persons: list[LookupPerson]
     history: list[RelatedRead]
+    elsewhere: list[ElsewhereRead] = Field(default_factory=list)
 
 
 class BoardRowRead(BaseModel):

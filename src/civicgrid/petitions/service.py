@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from civicgrid.petitions.models import (
     PetitionSubject,
     snapshot,
 )
+from civicgrid.petitions.documents import DocumentIn
 from civicgrid.petitions.schemas import (
     CaseFromPetition,
     HigherVisitIn,
@@ -187,9 +188,14 @@ class Related:
 
 def detect_related(*, session: Session, actor: User, person_ids: list[int], subject_id: int | None = None,
                    region_path: str | None = None, exclude_id: int | None = None,
-                   now: dt.datetime | None = None, limit: int = 50) -> list[Related]:
-    """Earlier petitions (in the actor's area) by the same person, on the same subject in the
-    same community, or by the same group (a group visit sharing any of these people); newest first."""
+                   now: dt.datetime | None = None, limit: int = 50, everywhere: bool = False,
+                   group_name: str | None = None) -> list[Related]:
+    """Earlier petitions by the same person (and on the same subject), on the same subject in the
+    same community, or by the same group (a group visit sharing any of these people, or with
+    the same group name); newest first.
+
+    Within the actor's area, or with ``everywhere`` in every area (registration links across
+    districts; what the actor is then shown of other areas is ``elsewhere_of``'s business)."""
     now = now or utcnow()
     found: dict[int, Related] = {}
 
@@ -200,15 +206,23 @@ def detect_related(*, session: Session, actor: User, person_ids: list[int], subj
         if reason not in item.reasons:
             item.reasons.append(reason)
 
-    scope = petition_scope(actor)
+    scope = true() if everywhere else petition_scope(actor)
     if person_ids:
         rows = session.execute(
             select(Petition, Petitioner.person_id).join(Petitioner, Petitioner.petition_id == Petition.id)
             .where(scope, Petitioner.person_id.in_(person_ids)).order_by(Petition.received_at.desc()).limit(limit * 4))
         for p, _ in rows:
             add(p, "same_person")
+            if subject_id is not None and p.subject_id == subject_id:
+                add(p, "same_subject")  # the same person on the same matter again (同一信访事项)
             if p.is_group:
                 add(p, "same_group")  # a group visit that one of these people joined
+    if group_name and group_name.strip():
+        rows = session.scalars(select(Petition).where(
+            scope, Petition.group_name == group_name.strip(), Petition.is_group.is_(True))
+            .order_by(Petition.received_at.desc()).limit(limit))
+        for p in rows:
+            add(p, "same_group")
     if subject_id is not None and region_path:
         community = _community_path(region_path)
         low, high = subtree_range(community)
@@ -229,17 +243,101 @@ def _community_path(region_path: str) -> str:
 
 
 @dataclass
+class Elsewhere:
+    """A linked petition outside the actor's sight: that it exists, where (district and desk)
+    and on which day, and why it is linked — never its number, title, request, state or people."""
+
+    direction: str  # "earlier" | "later" (relative to the petition at hand; "earlier" in a lookup)
+    reasons: list[str]
+    area_code: str
+    area_zh: str
+    area_en: str
+    received_on: dt.date
+
+
+def _visible_ids(session: Session, actor: User, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(session.scalars(select(Petition.id).where(petition_scope(actor), Petition.id.in_(list(ids)))))
+
+
+def _areas_of(session: Session, petitions: list[Petition]) -> dict[int, tuple[str, str, str]]:
+    """petition id → (desk code, 中文 area, English area): the district and the desk that received it."""
+    codes: set[str] = set()
+    for p in petitions:
+        path = [c for c in p.desk_path.strip("/").split("/") if c]
+        codes.update(path[1:2] + path[-1:])
+    regions = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(codes)))} if codes else {}
+    out: dict[int, tuple[str, str, str]] = {}
+    for p in petitions:
+        path = [c for c in p.desk_path.strip("/").split("/") if c]
+        chain = [regions[c] for c in dict.fromkeys(path[1:2] + path[-1:]) if c in regions]
+        out[p.id] = (path[-1] if path else "", " ".join(r.name_zh for r in chain),
+                     " / ".join(r.name_en or r.name_zh for r in chain))
+    return out
+
+
+def _local_day(instant: dt.datetime) -> dt.date:
+    return instant.astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
+def _elsewhere(session: Session, rows: list[tuple[Petition, str, list[str]]]) -> list[Elsewhere]:
+    areas = _areas_of(session, [p for p, _, _ in rows])
+    items = [Elsewhere(direction, reasons, *areas[p.id], received_on=_local_day(p.received_at))
+             for p, direction, reasons in rows]
+    return sorted(items, key=lambda e: e.received_on, reverse=True)
+
+
+def elsewhere_of(*, session: Session, actor: User, petition: Petition, limit: int = 50) -> list[Elsewhere]:
+    """The petitions linked to this one (earlier or later) that lie outside the actor's sight,
+    reduced to where and when: a desk learns a repeat exists in another area, not its contents."""
+    links = session.execute(
+        select(PetitionLink.related_id, PetitionLink.petition_id, PetitionLink.reason)
+        .where(or_(PetitionLink.petition_id == petition.id, PetitionLink.related_id == petition.id))
+        .order_by(PetitionLink.id)).all()
+    reasons: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for related_id, petition_id, reason in links:
+        key = (related_id, "earlier") if petition_id == petition.id else (petition_id, "later")
+        if reason not in reasons[key]:
+            reasons[key].append(reason)
+    ids = {other for other, _ in reasons}
+    hidden = ids - _visible_ids(session, actor, ids)
+    if not hidden:
+        return []
+    found = {p.id: p for p in session.scalars(select(Petition).where(Petition.id.in_(list(hidden))))}
+    rows = [(found[other], direction, r) for (other, direction), r in reasons.items() if other in found]
+    return _elsewhere(session, rows)[:limit]
+
+
+def later_of(*, session: Session, actor: User, petition: Petition) -> list[Related]:
+    """Later petitions that were linked to this one on their registration (those the actor may see)."""
+    links = session.execute(select(PetitionLink.petition_id, PetitionLink.reason)
+                            .where(PetitionLink.related_id == petition.id).order_by(PetitionLink.id)).all()
+    by_id: dict[int, list[str]] = defaultdict(list)
+    for petition_id, reason in links:
+        by_id[petition_id].append(reason)
+    if not by_id:
+        return []
+    rows = session.scalars(select(Petition).where(petition_scope(actor), Petition.id.in_(list(by_id))))
+    return sorted((Related(p, by_id[p.id]) for p in rows), key=lambda r: r.petition.received_at, reverse=True)
+
+
+@dataclass
 class Lookup:
     """What the desk learns while typing an ID number or a name."""
 
     persons: list[Person]
     history: list[Related]
     petition_counts: dict[int, int]
+    # Petitions of these persons in other areas: where and when only.
+    elsewhere: list[Elsewhere] = field(default_factory=list)
+    elsewhere_counts: dict[int, int] = field(default_factory=dict)
 
 
 def lookup(*, session: Session, actor: User, id_number: str | None = None, name: str | None = None,
            limit: int = 10) -> Lookup:
-    """Known persons for a (complete) ID number or a name prefix, and their petition history."""
+    """Known persons for a (complete) ID number or a name prefix, their petition history in the
+    actor's area, and where and when they petitioned elsewhere (no details of other areas)."""
     persons: list[Person] = []
     number = (id_number or "").strip()
     if number and is_citizen_id(number):
@@ -257,7 +355,23 @@ def lookup(*, session: Session, actor: User, id_number: str | None = None, name:
                 .where(petition_scope(actor), Petitioner.person_id.in_(ids)).group_by(Petitioner.person_id)):
             counts[person_id] = n
     related = detect_related(session=session, actor=actor, person_ids=ids) if ids else []
-    return Lookup(persons=persons, history=related, petition_counts=dict(counts))
+    elsewhere: list[Elsewhere] = []
+    elsewhere_counts: dict[int, int] = defaultdict(int)
+    if ids:
+        everywhere = detect_related(session=session, actor=actor, person_ids=ids, everywhere=True)
+        seen = {r.petition.id for r in related}
+        hidden = {r.petition.id for r in everywhere if r.petition.id not in seen}
+        hidden -= _visible_ids(session, actor, hidden)
+        rows = [(r.petition, "earlier", r.reasons) for r in everywhere if r.petition.id in hidden]
+        elsewhere = _elsewhere(session, rows)
+        if hidden:
+            for person_id, n in session.execute(
+                    select(Petitioner.person_id, func.count()).where(
+                        Petitioner.petition_id.in_(list(hidden)), Petitioner.person_id.in_(ids))
+                    .group_by(Petitioner.person_id)):
+                elsewhere_counts[person_id] = n
+    return Lookup(persons=persons, history=related, petition_counts=dict(counts), elsewhere=elsewhere,
+                  elsewhere_counts=dict(elsewhere_counts))
 
 
 # -- registration ---------------------------------------------------------------------
@@ -289,13 +403,27 @@ def _add_working_days(session: Session, start: dt.datetime, days: int, petition:
 
 
 def register_petition(*, session: Session, actor: User, origin: Origin, data: PetitionCreate,
-                      now: dt.datetime | None = None) -> tuple[Petition, bool]:
-    """Register a visit, letter or online petition; returns (petition, created). Idempotent by key."""
+                      now: dt.datetime | None = None,
+                      documents: list[DocumentIn] | None = None) -> tuple[Petition, bool]:
+    """Register a visit, letter or online petition with its documents (信访材料); returns
+    (petition, created). Idempotent by key.
+
+    Repeat detection looks in every area: the same person, the same group or the same person
+    on the same subject at a desk of another district is linked too; what this desk is then
+    shown of that other area is only where and when (``elsewhere_of``)."""
+    from civicgrid.petitions import documents as petition_documents
+
     existing = _find_by_key(session, data.client_key)
     if existing is not None:
         return existing, False
     if actor.role not in INTAKE_ROLES:
         raise Forbidden("只有信访接待人员（综治中心坐席）可以登记信访", "Only reception staff may register petitions")
+    documents = [d for d in (documents or []) if d.content or d.filename]
+    if len(documents) > petition_documents.MAX_AT_REGISTRATION:
+        raise InvalidInput(f"登记时最多上传 {petition_documents.MAX_AT_REGISTRATION} 份材料",
+                           f"At most {petition_documents.MAX_AT_REGISTRATION} documents at registration")
+    for doc in documents:  # refuse a bad file before anything is written
+        petition_documents.check_document(doc)
     now = now or utcnow()
     if data.received_at is not None and data.received_at > now + dt.timedelta(minutes=5):
         raise InvalidInput("登记时间不能晚于当前时间", "received_at cannot be in the future")
@@ -344,11 +472,13 @@ def register_petition(*, session: Session, actor: User, origin: Origin, data: Pe
                                is_representative=p.is_representative or len(data.petitioners) == 1))
     session.flush()
     related = detect_related(session=session, actor=actor, person_ids=person_ids, subject_id=subject.id,
-                             region_path=region.path, exclude_id=petition.id, now=received)
+                             region_path=region.path, exclude_id=petition.id, now=received, everywhere=True,
+                             group_name=data.group_name)
     for r in related:
         for reason in r.reasons:
             session.add(PetitionLink(petition_id=petition.id, related_id=r.petition.id, reason=reason))
     petition.repeat_count = sum(1 for r in related if "same_person" in r.reasons)
+    elsewhere = {r.petition.id for r in related} - _visible_ids(session, actor, {r.petition.id for r in related})
     if data.level_visited in HIGHER_LEVELS:
         local_day = received.astimezone(ZoneInfo(get_settings().timezone)).date()
         session.add(HigherLevelVisit(petition_id=petition.id, level=data.level_visited, visited_on=local_day,
@@ -360,7 +490,11 @@ def register_petition(*, session: Session, actor: User, origin: Origin, data: Pe
            after={"form": data.form, "subject": subject.code, "region": region.code, "head_count": head_count,
                   "is_group": petition.is_group, "petitioners": len(person_ids),
                   "repeat_count": petition.repeat_count, "related": [r.petition.id for r in related],
+                  "related_elsewhere": sorted(elsewhere), "documents": len(documents),
                   "level_visited": data.level_visited, "accept_due_at": petition.accept_due_at.isoformat()})
+    for doc in documents:
+        petition_documents.attach(session=session, actor=actor, origin=origin, petition=petition, doc=doc,
+                                  now=received)
     notify_about(session, desk_operators(session=session, desk_region_id=desk.id), "to_register", petition,
             "新信访事项待分流" + ("（重复信访）" if petition.repeat_count else ""), "New petition to triage")
     return petition, True
