@@ -38,7 +38,7 @@ READ_ONLY = {
                                  "search_persons", "record_fields", "get_record", "list_records", "tenancies",
                                  "inspections"},
     "civicgrid.people.care": {"care_types", "visit_interval", "plan_next_visit", "visible_care", "get_care", "caretakers",
-                              "visits", "list_care", "care_of_person", "cases_of_person"},
+                              "visits", "list_care", "care_of_person", "cases_of_person", "photo_path", "visit_photos"},
     "civicgrid.people.risk": {"worst", "evaluate", "colour_of", "grid_map"},
     "civicgrid.people.importer": {"template", "read_rows", "file_sha256", "parse_person_row", "review_queue",
                                   "get_review", "report_lines"},
@@ -117,6 +117,12 @@ def _mutating(people):
                                             data=CaretakerCreate(kind="family", name="家属")).id),
         "care.log_visit": lambda s: care.log_visit(session=s, actor=op, origin=ORIGIN, care_id=_care(s, people).id,
                                                    data=VisitCreate(findings="情况正常")),
+        "care.add_visit_photo": lambda s: care.add_visit_photo(session=s, actor=op, origin=ORIGIN, filename="p.png",
+                                                               visit_id=_visit(s, people).id, content=PNG),
+        "care.open_visit_photo": lambda s: care.open_visit_photo(
+            session=s, actor=op, origin=ORIGIN,
+            photo_id=care.add_visit_photo(session=s, actor=op, origin=ORIGIN, filename="p.png",
+                                          visit_id=_visit(s, people).id, content=PNG).id),
         "care.link_case_person": lambda s: care.link_case_person(session=s, actor=op, origin=ORIGIN,
                                                                  case_id=_case_id(s, w), person_id=people.add("元七").id),
         "care.scan_visits": lambda s: care.scan_visits(session=s, now=_care(s, people).next_visit_due + dt.timedelta(days=3)),
@@ -140,6 +146,14 @@ def _mutating(people):
         "importer.export_persons": lambda s: importer.export_persons(session=s, actor=w.users["leader"], origin=ORIGIN,
                                                                      query=service.PersonQuery(), stream=io.BytesIO()),
     }
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _visit(s, people):
+    return care.log_visit(session=s, actor=people.world.users["operator"], origin=ORIGIN, care_id=_care(s, people).id,
+                          data=VisitCreate(findings="情况正常"))
 
 
 def _file(name: str, content: bytes):
@@ -166,7 +180,7 @@ MUTATING_NAMES = {
                                  "set_household_head", "create_building", "create_house", "add_tenancy", "create_place",
                                  "inspect_place", "create_organisation", "create_thing"},
     "civicgrid.people.care": {"start_care", "change_level", "end_care", "add_caretaker", "remove_caretaker", "log_visit",
-                              "link_case_person", "scan_visits"},
+                              "link_case_person", "scan_visits", "add_visit_photo", "open_visit_photo"},
     "civicgrid.people.risk": {"recompute", "override", "clear_override", "recompute_all"},
     "civicgrid.people.importer": {"import_persons", "import_records", "resolve_review", "export_persons", "import_path"},
 }

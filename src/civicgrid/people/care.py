@@ -9,18 +9,22 @@ involves a person under care is flagged to their caretakers (``link_case_person`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
 from civicgrid.db import unit_of_work, utcnow
-from civicgrid.errors import Conflict, InvalidInput, not_found
+from civicgrid.errors import Conflict, InvalidInput, NotFound, not_found
+from civicgrid.events import attachments
 from civicgrid.events.models import Case
 from civicgrid.events.scope import case_scope
 from civicgrid.notifications.service import notify
@@ -36,6 +40,7 @@ from civicgrid.people.models import (
     JobRun,
     Person,
     Visit,
+    VisitPhoto,
 )
 from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
 from civicgrid.people.service import get_person, seal_phone
@@ -266,6 +271,95 @@ def log_visit(*, session: Session, actor: User, origin: Origin, care_id: int, da
 def visits(*, session: Session, care_id: int, limit: int = 100) -> list[Visit]:
     """A care record's visits, newest first."""
     return list(session.scalars(select(Visit).where(Visit.care_id == care_id).order_by(Visit.at.desc()).limit(limit)))
+
+
+# --------------------------------------------------------------------------------------
+# Visit photos: checked by their magic numbers (events.attachments), stored by content hash
+# --------------------------------------------------------------------------------------
+
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+MAX_PHOTOS_PER_VISIT = 20
+PHOTO_FOLDER = "care-visits"
+
+
+def photo_path(sha256: str) -> Path:
+    """Where a visit photo's bytes live: ``<upload_dir>/care-visits/ab/abcdef…`` (one file per content)."""
+    return Path(get_settings().upload_dir) / PHOTO_FOLDER / sha256[:2] / sha256
+
+
+def _visit_in_scope(session: Session, actor: User, visit_id: int, care_id: int | None = None) -> tuple[Visit, CareRecord]:
+    visit = session.get(Visit, visit_id) if 1 <= visit_id <= 2**62 else None
+    if visit is None or (care_id is not None and visit.care_id != care_id):
+        raise not_found("走访记录", "Visit", visit_id)
+    try:
+        care = get_care(session=session, actor=actor, care_id=visit.care_id)
+    except NotFound:
+        raise not_found("走访记录", "Visit", visit_id) from None
+    return visit, care
+
+
+def add_visit_photo(*, session: Session, actor: User, origin: Origin, visit_id: int, filename: str, content: bytes,
+                    care_id: int | None = None) -> VisitPhoto:
+    """Attach a photo (JPEG, PNG or WebP by its bytes, up to 10 MB) to a visit of a care record in the actor's area."""
+    access.require(actor, "visit")
+    visit, care = _visit_in_scope(session, actor, visit_id, care_id)
+    if not care.active:
+        raise Conflict("该管控记录已结束，不能再添加走访照片", "This care record has ended; no more visit photos")
+    if not content:
+        raise InvalidInput("上传的照片是空的", "The uploaded photo is empty")
+    if len(content) > attachments.MAX_BYTES:
+        raise InvalidInput(f"照片超过 {attachments.MAX_BYTES // (1024 * 1024)} MB",
+                           f"The photo is larger than {attachments.MAX_BYTES // (1024 * 1024)} MB")
+    kind = attachments.sniff(content)
+    if kind not in PHOTO_TYPES:
+        raise InvalidInput("走访照片只接受 JPEG、PNG 或 WebP 图片（按文件内容判断，不看扩展名）",
+                           "Visit photos must be JPEG, PNG or WebP images (judged by the content, not the name)")
+    have = session.scalar(select(func.count(VisitPhoto.id)).where(VisitPhoto.visit_id == visit.id)) or 0
+    if have >= MAX_PHOTOS_PER_VISIT:
+        raise InvalidInput(f"每次走访最多 {MAX_PHOTOS_PER_VISIT} 张照片", f"At most {MAX_PHOTOS_PER_VISIT} photos per visit")
+    digest = hashlib.sha256(content).hexdigest()
+    target = photo_path(digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{digest}.{os.getpid()}.part")
+        partial.write_bytes(content)
+        partial.replace(target)
+    photo = VisitPhoto(visit_id=visit.id, care_id=care.id, filename=Path(filename or "photo").name[:200] or "photo",
+                       content_type=kind, size=len(content), sha256=digest, uploaded_by_id=actor.id)
+    session.add(photo)
+    if visit.photo_sha256 is None:
+        visit.photo_sha256 = digest
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="care_record", entity_id=care.id, action="visit_photo",
+           note=photo.filename, after={"visit_id": visit.id, "photo_id": photo.id, "sha256": digest, "size": len(content),
+                                       "content_type": kind})
+    return photo
+
+
+def visit_photos(*, session: Session, actor: User, care_id: int) -> dict[int, list[VisitPhoto]]:
+    """The photos of a care record's visits (visit id → photos, oldest first), for a record in the actor's area."""
+    get_care(session=session, actor=actor, care_id=care_id)
+    out: dict[int, list[VisitPhoto]] = {}
+    for photo in session.scalars(select(VisitPhoto).where(VisitPhoto.care_id == care_id).order_by(VisitPhoto.id)):
+        out.setdefault(photo.visit_id, []).append(photo)
+    return out
+
+
+def open_visit_photo(*, session: Session, actor: User, origin: Origin, photo_id: int) -> tuple[VisitPhoto, Path]:
+    """A visit photo and its file, for a record in the actor's area; every opening is logged (access audit)."""
+    photo = session.get(VisitPhoto, photo_id) if 1 <= photo_id <= 2**62 else None
+    if photo is None:
+        raise not_found("走访照片", "Visit photo", photo_id)
+    try:
+        get_care(session=session, actor=actor, care_id=photo.care_id)
+    except NotFound:
+        raise not_found("走访照片", "Visit photo", photo_id) from None
+    path = photo_path(photo.sha256)
+    if not path.is_file():
+        raise not_found("走访照片文件", "Visit photo file", photo_id)
+    record(session=session, actor=actor, origin=origin, entity="care_visit_photo", entity_id=photo.id, action="view",
+           after={"care_id": photo.care_id, "visit_id": photo.visit_id})
+    return photo, path
 
 
 @dataclass

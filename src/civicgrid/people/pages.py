@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
@@ -55,7 +55,7 @@ HISTORY_LABELS = {
     "review_create": ("人工核对：另建档案", "Review: kept apart"), "start": ("纳入管控", "Care started"),
     "end": ("解除管控", "Care ended"), "level": ("调整管控等级", "Level changed"), "visit": ("走访", "Visit"),
     "add_caretaker": ("指定帮扶人", "Caretaker assigned"), "remove_caretaker": ("撤销帮扶人", "Caretaker relieved"),
-    "visit_missed": ("走访逾期", "Visit missed"), "colour": ("风险颜色变化", "Colour changed"),
+    "visit_missed": ("走访逾期", "Visit missed"), "visit_photo": ("走访照片", "Visit photo"), "colour": ("风险颜色变化", "Colour changed"),
     "override": ("人工调整颜色", "Colour overridden"), "clear_override": ("恢复计算颜色", "Override cleared"),
 }
 
@@ -344,6 +344,7 @@ def _care_page(request: Request, session, user: User, care_id: int, *, error=Non
         "override_view": colour_view(colour_row.override_colour) if colour_row.override_colour else None,
         "caretakers": care.caretakers(session=session, care_id=record.id), "caretaker_users": caretaker_users,
         "visits": care.visits(session=session, care_id=record.id), "history": _history(session, [("care_record", record.id)]),
+        "photos": care.visit_photos(session=session, actor=user, care_id=record.id),
         "can_write": access.may(user, "care_write") and record.active, "can_visit": access.may(user, "visit") and record.active,
         "can_override": access.may(user, "risk_override"), "colours": [colour_view(c.value) for c in Colour],
         "overdue": record.visit_overdue or (record.next_visit_due is not None and record.next_visit_due < utcnow()),
@@ -371,20 +372,49 @@ def _float(text: str) -> float | None:
         raise InvalidInput("经纬度应为数字", "Latitude and longitude must be numbers") from None
 
 
+def _chosen(photos: list[UploadFile | str] | None) -> list[UploadFile]:
+    # A file input left empty still sends one part with no file name (or none at all, read as text).
+    return [p for p in (photos or []) if not isinstance(p, str) and p.filename]
+
+
+def _store_photos(session, user: User, origin, care_id: int, visit_id: int, photos: list[UploadFile]) -> None:
+    from civicgrid.people.routes import read_upload
+
+    for upload in photos:
+        care.add_visit_photo(session=session, actor=user, origin=origin, visit_id=visit_id, care_id=care_id,
+                             filename=upload.filename or "photo", content=read_upload(upload))
+
+
 @router.post("/care/{care_id}/visits")
 def care_visit(care_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
                findings: Annotated[str, Form()] = "", place: Annotated[str, Form()] = "",
                next_step: Annotated[str, Form()] = "", lat: Annotated[str, Form()] = "",
-               lon: Annotated[str, Form()] = "") -> Response:
-    """Log a visit from the web form."""
+               lon: Annotated[str, Form()] = "",
+               photos: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+    """Log a visit from the web form, with any photos (the visit and its photos are saved together or not at all)."""
     def call():
         if len(findings.strip()) < 2:
             raise InvalidInput("请填写走访情况", "Describe what was found")
-        return care.log_visit(session=session, actor=user, origin=origin, care_id=care_id,
-                              data=VisitCreate(findings=findings.strip(), place=place[:200], next_step=next_step[:300],
-                                               lat=_float(lat), lon=_float(lon)))
+        visit = care.log_visit(session=session, actor=user, origin=origin, care_id=care_id,
+                               data=VisitCreate(findings=findings.strip(), place=place[:200], next_step=next_step[:300],
+                                                lat=_float(lat), lon=_float(lon)))
+        _store_photos(session, user, origin, care_id, visit.id, _chosen(photos))
+        return visit
 
     return _after(request, session, user, care_id, call, "visited")
+
+
+@router.post("/care/{care_id}/visits/{visit_id}/photos")
+def care_visit_photos(care_id: int, visit_id: int, request: Request, session: SessionDep, user: PageUser,
+                      origin: OriginDep, photos: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+    """Add photos to a visit already logged."""
+    def call():
+        chosen = _chosen(photos)
+        if not chosen:
+            raise InvalidInput("请选择要上传的照片", "Choose the photos to upload")
+        _store_photos(session, user, origin, care_id, visit_id, chosen)
+
+    return _after(request, session, user, care_id, call, "photo")
 
 
 @router.post("/care/{care_id}/caretakers")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import FileResponse
 
 from civicgrid.people import care, risk, service
 from civicgrid.people.models import COLOUR_LABELS, CARE_LEVELS, Colour
@@ -222,10 +223,18 @@ def read_care(care_id: int, session: SessionDep, user: CurrentUser) -> dict[str,
     out = care_dict(record)
     out["caretakers"] = [{"id": c.id, "kind": c.kind, "user_id": c.user_id, "name": c.name, "phone": c.phone_masked,
                           "is_primary": c.is_primary} for c in care.caretakers(session=session, care_id=care_id)]
+    photos = care.visit_photos(session=session, actor=user, care_id=care_id)
     out["visits"] = [{"id": v.id, "at": v.at, "visitor": v.visitor_name, "place": v.place, "lat": v.lat, "lon": v.lon,
-                      "findings": v.findings, "next_step": v.next_step, "late": v.late}
+                      "findings": v.findings, "next_step": v.next_step, "late": v.late,
+                      "photos": [photo_dict(p) for p in photos.get(v.id, [])]}
                      for v in care.visits(session=session, care_id=care_id)]
     return out
+
+
+def photo_dict(photo: Any) -> dict[str, Any]:
+    """A visit photo's metadata and the (scoped, audited) address of its file."""
+    return {"id": photo.id, "visit_id": photo.visit_id, "filename": photo.filename, "content_type": photo.content_type,
+            "size": photo.size, "at": photo.at, "url": f"/api/care/photos/{photo.id}/file"}
 
 
 @api.post("/api/care/{care_id}/level", summary="Change the care level")
@@ -258,6 +267,31 @@ def log_visit(care_id: int, data: VisitCreate, session: SessionDep, user: Curren
     v = care.log_visit(session=session, actor=user, origin=origin, care_id=care_id, data=data)
     record = care.get_care(session=session, actor=user, care_id=care_id)
     return {"id": v.id, "at": v.at, "late": v.late, "next_visit_due": record.next_visit_due, "colour": record.colour}
+
+
+@api.post("/api/care/visits/{visit_id}/photos", status_code=201, summary="Attach photos to a visit")
+def add_visit_photos(visit_id: int, session: SessionDep, user: CurrentUser, origin: OriginDep,
+                     files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP, up to 10 MB each")]
+                     ) -> list[dict[str, Any]]:
+    """All or nothing: one refused photo refuses the request. Checked by content (magic numbers), not by name."""
+    return [photo_dict(care.add_visit_photo(session=session, actor=user, origin=origin, visit_id=visit_id,
+                                            filename=f.filename or "photo", content=read_upload(f)))
+            for f in files]
+
+
+@api.get("/api/care/photos/{photo_id}/file", response_class=FileResponse, summary="A visit photo (access is logged)")
+def visit_photo_file(photo_id: int, session: SessionDep, user: CurrentUser, origin: OriginDep) -> FileResponse:
+    """Scoped like the care record; every opening leaves an access-audit entry; never cached by shared caches."""
+    photo, path = care.open_visit_photo(session=session, actor=user, origin=origin, photo_id=photo_id)
+    return FileResponse(path, media_type=photo.content_type, filename=photo.filename, content_disposition_type="inline",
+                        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def read_upload(upload: UploadFile) -> bytes:
+    """An uploaded file's bytes, read no further than one byte past the photo limit."""
+    from civicgrid.events.attachments import MAX_BYTES
+
+    return upload.file.read(MAX_BYTES + 1)
 
 
 # --------------------------------------------------------------------------------------
@@ -304,7 +338,7 @@ def risk_clear(subject: str, subject_id: int, session: SessionDep, user: Current
 import datetime as dt  # noqa: E402
 import io  # noqa: E402
 
-from fastapi import File, Form, UploadFile  # noqa: E402
+from fastapi import Form  # noqa: E402
 from fastapi.responses import Response  # noqa: E402
 
 from civicgrid.errors import InvalidInput  # noqa: E402
