@@ -70,7 +70,10 @@ def test_a_grid_workers_case_becomes_a_signed_agreement_followed_up_to_performan
     case = reported.json()
 
     sign_in(operator, "operator")
-    operator.goto(f"/mediation/new?case_id={case['id']}")
+    # On the case page the desk raises it as a dispute with one click.
+    operator.goto(f"/cases/{case['id']}")
+    operator.click("#raise-dispute")
+    expect(operator).to_have_url(re.compile(rf"/mediation/new\?case_id={case['id']}$"))
     expect(operator.locator("#from-case")).to_contain_text(case["number"])
     operator.select_option("#type_code", "NEIGHBOUR")
     operator.fill("#amount", "3000")
@@ -133,9 +136,12 @@ def test_a_grid_workers_case_becomes_a_signed_agreement_followed_up_to_performan
     fire(operator, "close", "closed")
     expect(operator.locator(".history")).to_contain_text("履行完毕结案")
     shot(operator, "mediation-04-closed")
-    # The case shows where it went.
+    # The case shows where it went: the button became a link to the dispute.
     operator.goto(f"/cases/{case['id']}")
     expect(operator.locator("body")).to_contain_text("矛盾纠纷")
+    expect(operator.locator("#raise-dispute")).to_have_count(0)
+    operator.click("#case-dispute-link")
+    expect(operator).to_have_url(re.compile(re.escape(dispute_url) + "$"))
     assert not operator.js_errors and not mediator.js_errors
 
 

@@ -28,7 +28,7 @@ READ_ONLY = {
     "civicgrid.mediation.service": {"get_dispute", "is_mediator_of", "guard_allows", "condition_holds",
                                     "allowed_actions", "desk_for", "dispute_number", "notify_about",
                                     "responsible_users", "timeline", "sessions_of", "agreement_of", "follow_ups_of",
-                                    "list_disputes", "my_disputes"},
+                                    "list_disputes", "my_disputes", "case_dispute"},
     "civicgrid.mediation.registry": {"list_types", "type_by_code", "get_org", "list_orgs", "list_mediators",
                                      "mediator_records", "org_loads", "mediator_loads", "target_level",
                                      "covering_paths", "suggest", "suggest_mediator"},

@@ -47,6 +47,7 @@ from civicgrid.web.deps import OriginDep, SessionDep
 from civicgrid.web.i18n import request_lang
 from civicgrid.web.pagekit import (
     PageRoute,
+    PageUser,
     attempt,
     error_list,
     error_text,
@@ -169,6 +170,22 @@ def dispute_list(request: Request, session: SessionDep, user: MediationUser) -> 
         "rows": rows, "total": total, "page_no": page_no, "types": registry.list_types(session=session),
         "values": {"state": state, "type": q.get("type") or "", "q": q.get("q") or "", "criminal": q.get("criminal")},
     })
+
+
+# -- the case page's dispute button ----------------------------------------------------
+
+
+@router.get("/mediation/cases/{case_id}/dispute-link")
+def case_dispute_link(request: Request, case_id: int, session: SessionDep, user: PageUser) -> Response:
+    """The htmx fragment on a case page: "转为纠纷 / Raise as dispute" for the desk roles while the
+    case has no dispute, else a link to its dispute; empty for anyone else."""
+    try:
+        link = service.case_dispute(session=session, actor=user, case_id=case_id)
+    except DomainError:  # the fragment never replaces the page with a refusal
+        link = service.CaseDispute(None)
+    return page(request, "mediation/_case_link.html", {"link": link, "case_id": case_id,
+                                                       "state_labels": STATE_LABELS, "state_tones": STATE_TONES},
+                user=user, session=None)
 
 
 # -- the intake desk --------------------------------------------------------------------

@@ -199,10 +199,15 @@ def dispute_from_case(*, session: Session, actor: User, origin: Origin, case_id:
     """Raise a dispute from a case in the actor's area; the case's history notes it. One dispute per case."""
     from civicgrid.events.service import get_case
 
+    from civicgrid.events.workflow import CaseState
+
     case = get_case(session=session, actor=actor, case_id=case_id)
     existing = session.scalar(select(Dispute).where(Dispute.case_id == case.id))
     if existing is not None:
         return existing
+    if case.state == CaseState.MERGED:
+        raise InvalidInput("该事件已合并到主事件，请从主事件转为纠纷",
+                           "This case was merged into another; raise the dispute from the master case")
     region = session.get(Region, case.region_id)
     assert region is not None
     create = DisputeCreate(type_code=data.type_code, title=case.title, description=case.description,
@@ -214,6 +219,37 @@ def dispute_from_case(*, session: Session, actor: User, origin: Origin, case_id:
            from_state=case.state.value, to_state=case.state.value,
            note=f"转入矛盾纠纷调解：{dispute.number}", after={"dispute_id": dispute.id})
     return dispute
+
+
+@dataclass
+class CaseDispute:
+    """What a case page offers this user about disputes: the dispute raised from the case (if
+    any), whether they may open it or at least see its number, and whether they may raise one."""
+
+    dispute: Dispute | None
+    may_open: bool = False
+    may_see: bool = False
+    may_raise: bool = False
+
+
+# Roles with the dispute pages (grid workers see disputes in their area through the API only).
+PAGE_ROLES = {Role.ADMIN, Role.OPERATOR, Role.HANDLER, Role.LEADER}
+
+
+def case_dispute(*, session: Session, actor: User, case_id: int) -> CaseDispute:
+    """For a case the actor may see (else NotFound): its dispute and what the actor may do about it.
+
+    One dispute per case: once raised, the case links to it (for those who may see it);
+    before, only the desk roles that register disputes may raise one, and not from a merged case."""
+    from civicgrid.events.service import get_case
+    from civicgrid.events.workflow import CaseState
+
+    case = get_case(session=session, actor=actor, case_id=case_id)
+    existing = session.scalar(select(Dispute).where(Dispute.case_id == case.id))
+    if existing is not None:
+        seen = session.scalar(select(Dispute.id).where(dispute_scope(actor), Dispute.id == existing.id)) is not None
+        return CaseDispute(existing, may_open=seen and actor.role in PAGE_ROLES, may_see=seen)
+    return CaseDispute(None, may_raise=actor.role in INTAKE_ROLES and case.state != CaseState.MERGED)
 
 
 # -- the one transition ---------------------------------------------------------------
