@@ -31,7 +31,8 @@ READ_ONLY = {
     "civicgrid.events.service": {"get_case", "guard_allows", "allowed_actions", "timeline", "list_cases",
                                  "inbox_cases", "count_by_state", "reporter_channels"},
     "civicgrid.events.config": {"list_categories", "list_rules"},
-    "civicgrid.auth.service": {"issue_token", "user_from_token", "new_csrf_token", "api_key_valid", "sees_path"},
+    "civicgrid.auth.service": {"issue_token", "user_from_token", "new_csrf_token", "api_key_valid", "sees_path",
+                               "list_api_keys", "find_api_key"},
     "civicgrid.units.service": {"list_units"},
 }
 
@@ -109,6 +110,12 @@ def _mutating():
         ("civicgrid.auth.service", "create_api_key"): (
             lambda s, w: {},
             lambda s, w: auth.create_api_key(session=s, actor=admin(w), origin=ORIGIN, name="热线")),
+        ("civicgrid.auth.service", "revoke_api_key"): (
+            lambda s, w: {"ref": str(auth.create_api_key(session=s, actor=admin(w), origin=ORIGIN, name="热线")[0].id)},
+            lambda s, w, ref: auth.revoke_api_key(session=s, actor=admin(w), origin=ORIGIN, ref=ref)),
+        ("civicgrid.auth.service", "set_user_lang"): (
+            lambda s, w: {},
+            lambda s, w: auth.set_user_lang(session=s, user=w.users["operator"], origin=ORIGIN, lang="en")),
         ("civicgrid.units.service", "create_unit"): (
             lambda s, w: {},
             lambda s, w: units.create_unit(session=s, actor=admin(w), origin=ORIGIN, code="META", name_zh="元单位",

@@ -293,6 +293,74 @@ def apikey_create(name: Annotated[str, typer.Option(help="Who the key is for, e.
     typer.echo(raw)
 
 
+def _when(value) -> str:
+    """An instant in the city's local time for a table cell; '—' for never."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    from civicgrid.settings import get_settings
+
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+@apikey_app.command("list")
+@domain_errors
+def apikey_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key instead of a table")] = False,
+) -> None:
+    """List the API keys: id, name, prefix, created, last used, active — never the key — 列出 API 密钥."""
+    from civicgrid.auth.service import list_api_keys
+    from civicgrid.db import unit_of_work
+
+    with unit_of_work() as session:
+        keys = [
+            {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at,
+             "last_used_at": k.last_used_at, "active": k.active, "revoked_at": k.revoked_at}
+            for k in list_api_keys(session=session)
+        ]
+    if as_json:
+        for k in keys:
+            typer.echo(json.dumps({name: (value.isoformat() if hasattr(value, "isoformat") else value)
+                                   for name, value in k.items()}, ensure_ascii=False))
+        return
+    if not keys:
+        typer.echo("还没有 API 密钥 / no API keys yet (civicgrid apikey create --name NAME)")
+        return
+    header = ("编号 id", "名称 name", "前缀 prefix", "创建 created", "最近使用 last used", "状态 status")
+    rows = [(f"#{k['id']}", k["name"], f"{k['prefix']}…", _when(k["created_at"]), _when(k["last_used_at"]),
+             "有效 active" if k["active"] else f"已停用 revoked {_when(k['revoked_at'])}".rstrip(" —"))
+            for k in keys]
+    widths = [max(_width(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        typer.echo("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+@apikey_app.command("revoke")
+@domain_errors
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(metavar="NAME|ID", help="The key's name, or its id (#12 or 12)")],
+) -> None:
+    """Revoke an API key: Open311 refuses it from the next request on — 停用 API 密钥."""
+    from civicgrid.auth.service import revoke_api_key
+    from civicgrid.db import unit_of_work
+
+    with unit_of_work() as session:
+        found, revoked = revoke_api_key(session=session, actor=None, origin=ORIGIN, ref=key)
+        key_id, name = found.id, found.name
+    if revoked:
+        typer.echo(f"已停用 API 密钥 #{key_id}（{name}） / revoked API key #{key_id} ({name})")
+    else:
+        typer.echo(f"API 密钥 #{key_id}（{name}）此前已停用 / API key #{key_id} ({name}) was already revoked")
+
+
 # ---------------------------------------------------------------------------------------
 # cases
 # ---------------------------------------------------------------------------------------

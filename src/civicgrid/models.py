@@ -6,6 +6,7 @@ from civicgrid.regions.models import GridMember, Region  # noqa: F401
 from civicgrid.units.models import Unit  # noqa: F401
 from civicgrid.events.models import Attachment, Case, Category, RoutingRule  # noqa: F401
 from civicgrid.notifications.models import Notification  # noqa: F401
+from civicgrid.open311.models import Open311Submission  # noqa: F401
 from civicgrid.calendar.models import CalendarDay  # noqa: F401
 from civicgrid.people.models import (  # noqa: F401
     Building, CareRecord, CareType, Caretaker, CaseInvolvement, Household, House, ImportBatch, ImportRow,

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     care_visit_grace_hours: int = Field(
         24, description="A care visit counts as missed this many hours after it was due."
     )
+    open311_rate_limit_per_key: int = Field(
+        30, ge=0, description="Open311 POST requests one API key may file per minute (0: no limit)..."
+    )
+    open311_rate_limit_per_address: int = Field(
+        30, ge=0, description="...and one client address (IP) may file per minute, whatever key it uses (0: no limit)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

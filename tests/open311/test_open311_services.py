@@ -15,11 +15,11 @@ FORMATS = ("json", "xml")
 
 def _leaf_codes(world) -> set[str]:
     parents = {c.parent_id for c in world.categories.values() if c.parent_id}
-    return {c.code for c in world.categories.values() if c.active and c.id not in parents}
+    return {c.code for c in world.categories.values() if c.active and c.public and c.id not in parents}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_services_are_the_active_leaf_categories(client, world, fmt):
+def test_services_are_the_active_public_leaf_categories(client, world, fmt):
     response = client.get(f"{BASE}/services.{fmt}")
     assert response.status_code == 200
     services = parse(response)

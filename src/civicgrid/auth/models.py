@@ -13,6 +13,10 @@ from civicgrid.regions.models import Region
 from civicgrid.units.models import Unit
 
 
+LANG_AUTO = "auto"
+LANGUAGES = ("zh", "en")
+
+
 class Role(enum.StrEnum):
     """What a user does in civicgrid (see docs/glossary.md)."""
 
@@ -56,7 +60,9 @@ class User(Base):
     scope_path: Mapped[str] = mapped_column(String(255), nullable=False)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    lang: Mapped[str] = mapped_column(String(5), default="zh")
+    # The interface language the user chose on the pages (zh or en); "auto" until they choose:
+    # then the browser decides (cg_lang cookie, Accept-Language). See web/i18n.py.
+    lang: Mapped[str] = mapped_column(String(5), default=LANG_AUTO)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,6 +88,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When a request last presented the key (Open311 POST), and when it was revoked (migration 0009).
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LoginAttempt(Base):

@@ -12,8 +12,8 @@ from civicgrid.auth import service
 from civicgrid.auth.routes import client_address
 from civicgrid.errors import DomainError, NotAuthenticated
 from civicgrid.settings import get_settings
-from civicgrid.web.deps import CSRF_COOKIE, SESSION_COOKIE, SessionDep
-from civicgrid.web.i18n import LANG_COOKIE, request_lang
+from civicgrid.web.deps import CSRF_COOKIE, SESSION_COOKIE, OriginDep, SessionDep
+from civicgrid.web.i18n import LANG_COOKIE, LANGUAGES, request_lang
 from civicgrid.web.pagekit import PageRoute, error_text, page, redirect, safe_next
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -82,6 +82,9 @@ def login(
     # A new CSRF token per sign-in, so a token planted before sign-in is useless after it.
     response.set_cookie(CSRF_COOKIE, service.new_csrf_token(), httponly=False, samesite="lax", secure=secure,
                         path="/")
+    if user.lang in LANGUAGES:
+        # The saved preference also for the pages seen signed out (the sign-in page after signing out).
+        response.set_cookie(LANG_COOKIE, user.lang, max_age=LANG_MAX_AGE, samesite="lax", secure=secure, path="/")
     return response
 
 
@@ -96,13 +99,36 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") ->
     return response
 
 
+# Fetch metadata of a navigation a page of ours (or the user, typing or from a bookmark) started.
+OWN_NAVIGATION = {"same-origin", "none"}
+
+
+def _signed_in(session, request: Request):
+    """The user behind the session cookie, or None (an expired or forged cookie is just signed out here)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return service.user_from_token(session=session, token=cookie)
+    except DomainError:
+        return None
+
+
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: str,
+def switch_language(request: Request, code: str, session: SessionDep, origin: OriginDep,
                     next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    """Switch the interface language (cookie ``cg_lang``: zh or en) and go back where we were."""
+    """Switch the interface language (zh or en) and go back where we were.
+
+    Remembered in the ``cg_lang`` cookie, and for a signed-in user saved as their preference
+    (``User.lang``, audited), which their pages follow on every device from then on. The switch
+    is a link, so it is a GET: a switch another site started (``Sec-Fetch-Site: cross-site`` or
+    ``same-site``) sets the cookie but never writes the preference.
+    """
     response = redirect(safe_next(next, default="/"))
-    if code in ("zh", "en"):
+    if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=LANG_MAX_AGE, samesite="lax", path="/",
                             secure=request.url.scheme == "https")
+        user = _signed_in(session, request)
+        if user is not None and request.headers.get("sec-fetch-site", "none") in OWN_NAVIGATION:
+            service.set_user_lang(session=session, user=user, origin=origin, lang=code)
     return response
-

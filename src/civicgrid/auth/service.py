@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
-from civicgrid.auth.models import ApiKey, LoginAttempt, Role, User
+from civicgrid.auth.models import LANGUAGES, ApiKey, LoginAttempt, Role, User
 from civicgrid.auth.passwords import hash_password, needs_rehash, verify_password
 from civicgrid.db import utcnow
 from civicgrid.errors import Conflict, InvalidInput, NotAuthenticated, TooManyRequests, not_found
@@ -157,11 +157,77 @@ def create_api_key(*, session: Session, actor: User | None, origin: Origin, name
 
 
 def api_key_valid(*, session: Session, raw: str | None) -> ApiKey | None:
-    """The active key matching ``raw``, if any."""
+    """The active key matching ``raw``, if any. Read on every request: a revoked key fails at once."""
     if not raw:
         return None
     digest = hashlib.sha256(raw.encode()).hexdigest()
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.active.is_(True)))
+
+
+def list_api_keys(*, session: Session) -> list[ApiKey]:
+    """Every API key, active ones first, then by creation (the raw keys were never stored)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.active.desc(), ApiKey.id)))
+
+
+def find_api_key(*, session: Session, ref: str) -> ApiKey:
+    """The key ``ref`` names: ``#ID`` or ``ID``, or a name. A name shared by several keys names the one
+    still active; if several are active the caller must use the id. NotFound / InvalidInput otherwise."""
+    ref = ref.strip()
+    digits = ref.removeprefix("#")
+    by_id = None
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+        by_id = session.get(ApiKey, int(digits)) if 1 <= int(digits) <= 2**62 else None
+        if ref.startswith("#"):
+            if by_id is None:
+                raise not_found("API 密钥", "API key", ref)
+            return by_id
+    named = list(session.scalars(select(ApiKey).where(ApiKey.name == ref).order_by(ApiKey.id)))
+    active = [k for k in named if k.active]
+    candidates = active or named
+    if by_id is not None and candidates and candidates != [by_id]:
+        raise InvalidInput(
+            f"“{ref}”既是密钥编号又是密钥名称，请用 #{by_id.id} 指编号",
+            f"“{ref}” is both a key id and a key name; write #{by_id.id} for the id",
+        )
+    if by_id is not None:
+        return by_id
+    if not candidates:
+        raise not_found("API 密钥", "API key", ref)
+    if len(candidates) > 1:
+        ids = ", ".join(f"#{k.id}" for k in candidates)
+        raise InvalidInput(f"有多个有效的 API 密钥名为“{ref}”（{ids}），请用编号指定",
+                           f"Several active API keys are named “{ref}” ({ids}); name one by its id")
+    return candidates[0]
+
+
+def revoke_api_key(*, session: Session, actor: User | None, origin: Origin, ref: str) -> tuple[ApiKey, bool]:
+    """Deactivate the key ``ref`` names (see find_api_key); Open311 refuses it from the next request.
+
+    Returns (key, revoked_now); revoking a key that is already revoked changes nothing.
+    """
+    key = find_api_key(session=session, ref=ref)
+    if not key.active:
+        return key, False
+    key.active = False
+    key.revoked_at = utcnow()
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="api_key", entity_id=key.id, action="revoke",
+           before={"active": True}, after={"active": False, "name": key.name, "prefix": key.prefix})
+    return key, True
+
+
+def set_user_lang(*, session: Session, user: User, origin: Origin, lang: str) -> bool:
+    """Save the interface language ``user`` chose (zh or en); True if it changed. Audited."""
+    if lang not in LANGUAGES:
+        raise InvalidInput("语言只能是 zh 或 en", "The language must be zh or en", allowed=list(LANGUAGES))
+    if user.lang == lang:
+        return False
+    before = user.lang
+    user.lang = lang
+    session.flush()
+    record(session=session, actor=user, origin=origin, entity="user", entity_id=user.id, action="set_language",
+           before={"lang": before}, after={"lang": lang})
+    return True
 
 
 def sees_path(user: User, path: str) -> bool:

@@ -36,6 +36,8 @@ def _category_fields(session: Session, data: CategoryWrite) -> dict:
     if (data.finish_amount is None) != (data.finish_unit is None):
         raise InvalidInput("办结时限的数值和单位须同时填写", "Give both the completion amount and its unit")
     fields = data.model_dump()
+    if data.public is None:
+        fields.pop("public")  # kept as it is (a new category: not public)
     if data.accept_amount is None and accept_default is not None:
         fields["accept_amount"], fields["accept_unit"] = accept_default.amount, accept_default.unit
     if data.finish_amount is None:
@@ -47,11 +49,11 @@ def create_category(*, session: Session, actor: User, origin: Origin, data: Cate
     """Add a category; deadlines default from its request type."""
     if session.scalar(select(Category.id).where(Category.code == data.code)) is not None:
         raise Conflict(f"类别代码 {data.code} 已存在", f"Category code {data.code} already exists")
-    category = Category(**_category_fields(session, data))
+    category = Category(**{"public": False, **_category_fields(session, data)})
     session.add(category)
     session.flush()
     record(session=session, actor=actor, origin=origin, entity="category", entity_id=category.id,
-           action="create", after=data.model_dump(mode="json"))
+           action="create", after={**data.model_dump(mode="json"), "public": category.public})
     return category
 
 
@@ -66,11 +68,11 @@ def update_category(*, session: Session, actor: User, origin: Origin, category_i
         raise Conflict(f"类别代码 {data.code} 已存在", f"Category code {data.code} already exists")
     if data.parent_id == category_id:
         raise InvalidInput("类别不能是自己的上级", "A category cannot be its own parent")
-    before = {c: getattr(category, c) for c in ("code", "name_zh", "finish_amount", "finish_unit", "active")}
+    before = {c: getattr(category, c) for c in ("code", "name_zh", "finish_amount", "finish_unit", "active", "public")}
     for key, value in _category_fields(session, data).items():
         setattr(category, key, value)
     record(session=session, actor=actor, origin=origin, entity="category", entity_id=category.id,
-           action="update", before=before, after=data.model_dump(mode="json"))
+           action="update", before=before, after={**data.model_dump(mode="json"), "public": category.public})
     return category
 
 

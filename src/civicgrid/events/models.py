@@ -108,6 +108,7 @@ class Category(Base):
     auto_escalate: Mapped[bool] = mapped_column(Boolean, default=False)
     description_zh: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)  # offered to citizens through Open311 (0009)
 
     parent: Mapped[Category | None] = relationship(remote_side="Category.id", lazy="joined")
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
 from civicgrid.errors import DomainError, InvalidInput, NotFound
-from civicgrid.events import attachments, config, service
+from civicgrid.events import attachments, config, listing, service
 from civicgrid.events.duplicates import duplicate_candidates
 from civicgrid.events.intake import intake_case
 from civicgrid.events.models import (
@@ -272,27 +272,44 @@ class ListQuery:
     """The case list's filters as the form shows them, the service filter, and what was not understood."""
 
     values: dict[str, str]
-    filters: service.CaseFilter
+    filters: listing.CaseListFilter
     page: int
     problems: list[tuple[str, str]]
 
 
-def _local_day(value: str, problems: list[tuple[str, str]], name: tuple[str, str]) -> dt.datetime | None:
+# Query parameter → (filter field, whether it ends a range, (zh, en) name): the date filters of the list.
+DATE_PARAMS = {
+    "from": ("received_from", False, ("接报开始日期", "Received from")),
+    "to": ("received_to", True, ("接报结束日期", "Received to")),
+    "reg_from": ("registered_from", False, ("立案开始日期", "Registered from")),
+    "reg_to": ("registered_to", True, ("立案结束日期", "Registered to")),
+    "closed_from": ("closed_from", False, ("结案开始日期", "Closed from")),
+    "closed_to": ("closed_to", True, ("结案结束日期", "Closed to")),
+}
+LIST_PARAMS = ("state", "category", "region", "unit", "channel", "overdue", *DATE_PARAMS, "q")
+
+
+def _local_day(value: str, problems: list[tuple[str, str]], name: tuple[str, str], *,
+               end: bool = False) -> dt.datetime | None:
+    """The local midnight starting day ``value`` (YYYY-MM-DD), or ending it when ``end`` (so the
+    whole last day counts); None and a problem if it is not such a day within the years the list knows."""
     if not value:
         return None
     try:
         day = dt.date.fromisoformat(value)
+        if not listing.FIRST_YEAR <= day.year <= listing.LAST_YEAR:
+            raise ValueError
     except ValueError:
-        problems.append((f"{name[0]}格式应为 年-月-日", f"{name[1]} must be YYYY-MM-DD"))
+        problems.append((f"{name[0]}格式应为 年-月-日（{listing.FIRST_YEAR}–{listing.LAST_YEAR} 年）",
+                         f"{name[1]} must be a date YYYY-MM-DD (years {listing.FIRST_YEAR}–{listing.LAST_YEAR})"))
         return None
-    return dt.datetime.combine(day, dt.time(), tzinfo=local_tz())
+    return dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), tzinfo=local_tz())
 
 
 def parse_list_query(request: Request) -> ListQuery:
     """Read the list filters from the query string; bad values are dropped and reported, never a 422."""
     q = request.query_params
-    keys = ("state", "category", "region", "channel", "overdue", "from", "to", "q")
-    values = {k: (q.get(k) or "").strip()[:100] for k in keys}
+    values = {k: (q.get(k) or "").strip()[:100] for k in LIST_PARAMS}
     problems: list[tuple[str, str]] = []
     states: list[str] | None = None
     if values["state"] == "open":
@@ -303,16 +320,14 @@ def parse_list_query(request: Request) -> ListQuery:
         values["state"] = ""
     channel = values["channel"] if values["channel"] in {c.value for c in Channel} else None
     overdue = {"yes": True, "no": False}.get(values["overdue"])
-    received_from = _local_day(values["from"], problems, ("开始日期", "From date"))
-    received_to = _local_day(values["to"], problems, ("结束日期", "To date"))
-    if received_to is not None:
-        received_to += dt.timedelta(days=1)  # the whole last day
+    bounds = {field: _local_day(values[param], problems, name, end=end)
+              for param, (field, end, name) in DATE_PARAMS.items()}
     page_no = parse_int(q.get("page")) or 1
-    filters = service.CaseFilter(
+    filters = listing.CaseListFilter(
         state=states, category_id=parse_int(values["category"]), region_id=parse_int(values["region"]),
-        channel=channel, overdue=overdue, received_from=received_from, received_to=received_to,
-        q=values["q"] or None,
+        unit_id=parse_int(values["unit"]), channel=channel, overdue=overdue, q=values["q"] or None, **bounds,
     )
+    problems += listing.range_problems(filters)
     return ListQuery(values, filters, min(page_no, 100_000), problems)
 
 
@@ -323,6 +338,7 @@ def _filter_choices(session: Session, user: User) -> dict[str, Any]:
         levels.append(RegionLevel.GRID)  # a community's handful of grids; a city's thousands would not fit
     areas = regions.subtree(session=session, path=user.scope_path, levels=levels)
     return {
+        "units": listing.unit_choices(session=session, actor=user),
         "state_choices": [("open", ("全部未办结", "All open"))] + [(s.value, STATE_LABELS[s]) for s in CaseState],
         "categories": [c for c in categories if c.parent_id is not None],
         "areas": [(r, r.path.count("/") - user.scope_path.count("/")) for r in areas],
@@ -336,11 +352,14 @@ def case_list(request: Request, session: SessionDep, user: PageUser) -> Response
     query = parse_list_query(request)
     lang = request_lang(request)
     error = None
-    try:
-        rows, total, exact, more = service.list_cases(session=session, actor=user, filters=query.filters,
-                                                      page=query.page, size=PAGE_SIZE)
-    except DomainError as exc:  # e.g. a region id outside the user's tree
-        rows, total, exact, more, error = [], 0, True, False, exc
+    if listing.range_problems(query.filters):
+        rows, total, exact, more = [], 0, True, False  # already reported: a reversed or impossible range
+    else:
+        try:
+            rows, total, exact, more = listing.list_cases(session=session, actor=user, filters=query.filters,
+                                                          page=query.page, size=PAGE_SIZE)
+        except DomainError as exc:  # e.g. an unknown region or unit
+            rows, total, exact, more, error = [], 0, True, False, exc
     now = utcnow()
     messages = [en if lang == "en" else zh for zh, en in query.problems] + ([error_text(error, lang)] if error else [])
     base = {k: v for k, v in query.values.items() if v}

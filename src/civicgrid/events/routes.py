@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from civicgrid.auth.models import Role, User
-from civicgrid.events import attachments, service
+from civicgrid.events import attachments, listing, service
 from civicgrid.events.duplicates import duplicate_candidates
 from civicgrid.events.intake import intake_case
 from civicgrid.events.models import Case, Channel
@@ -67,17 +67,28 @@ def list_cases(
     overdue: bool | None = None,
     received_from: dt.datetime | None = None,
     received_to: dt.datetime | None = None,
+    registered_from: dt.datetime | None = None,
+    registered_to: dt.datetime | None = None,
+    closed_from: dt.datetime | None = None,
+    closed_to: dt.datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> CasePage:
-    """Newest first; every filter combines with your region scope."""
-    filters = service.CaseFilter(
+    """Newest first; every filter combines with your region scope.
+
+    ``unit_id`` is the unit the case is dispatched to (承办单位). The date ranges (received,
+    registered, closed) are ISO 8601 instants, local time without an offset: ``*_from``
+    inclusive, ``*_to`` exclusive; a range that does not start before it ends is a 422.
+    """
+    filters = listing.CaseListFilter(
         state=[s.value for s in state] if state else None, category_id=category_id, region_id=region_id,
         channel=channel.value if channel else None, unit_id=unit_id, overdue=overdue,
-        received_from=_aware(received_from), received_to=_aware(received_to), q=q,
+        received_from=_aware(received_from), received_to=_aware(received_to),
+        registered_from=_aware(registered_from), registered_to=_aware(registered_to),
+        closed_from=_aware(closed_from), closed_to=_aware(closed_to), q=q,
     )
-    rows, total, exact, more = service.list_cases(session=session, actor=user, filters=filters, page=page, size=size)
+    rows, total, exact, more = listing.list_cases(session=session, actor=user, filters=filters, page=page, size=size)
     return CasePage(items=[present(c, user, request) for c in rows], page=page, size=size, total=total,
                     total_is_exact=exact, has_more=more)
 

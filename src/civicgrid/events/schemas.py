@@ -172,6 +172,7 @@ class CategoryRead(BaseModel):
     default_unit_id: int | None
     auto_escalate: bool
     active: bool
+    public: bool
 
 
 class CategoryWrite(BaseModel):
@@ -189,6 +190,9 @@ class CategoryWrite(BaseModel):
     default_unit_id: int | None = Field(None, ge=1, le=2**62)
     auto_escalate: bool = False
     active: bool = True
+    # Offered to citizens through Open311. Omitted: a new category is not public, an edited
+    # one keeps what it had (so clients written before the flag existed do not withdraw services).
+    public: bool | None = None
 
 
 class RoutingRuleWrite(BaseModel):

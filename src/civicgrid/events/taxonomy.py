@@ -88,31 +88,40 @@ TAXONOMY: list[tuple[str, str, str, RequestType, list[tuple[str, str, str, Reque
 ]
 
 
+# Groups NOT offered to citizens through Open311 (``Category.public``): reports about individuals —
+# disputes, public-security clues, welfare cases, people under care — come in through the desk,
+# the grid worker or the hotline, where someone can talk to the reporter. Everything else (city
+# appearance, facilities, traffic, safety hazards, consultations, complaints, help, suggestions)
+# is public. An administrator changes either on /admin/categories.
+NOT_PUBLIC_GROUPS = frozenset({"GV01", "GV02", "GV04", "GV05"})
+
+
 def seed_categories(*, session: Session) -> int:
     """Insert the taxonomy's categories that are missing (by code); returns how many were added."""
     existing = set(session.scalars(select(Category.code)))
     added = 0
     for code, zh, en, kind, leaves in TAXONOMY:
         parent = session.scalar(select(Category).where(Category.code == code))
+        public = code not in NOT_PUBLIC_GROUPS
         if parent is None:
-            parent = _category(code, zh, en, kind, None)
+            parent = _category(code, zh, en, kind, None, public)
             session.add(parent)
             session.flush()
             added += 1
         for leaf_code, leaf_zh, leaf_en, override in leaves:
             if leaf_code in existing:
                 continue
-            session.add(_category(leaf_code, leaf_zh, leaf_en, override or kind, parent.id))
+            session.add(_category(leaf_code, leaf_zh, leaf_en, override or kind, parent.id, public))
             added += 1
     session.flush()
     return added
 
 
-def _category(code: str, zh: str, en: str, kind: RequestType, parent_id: int | None) -> Category:
+def _category(code: str, zh: str, en: str, kind: RequestType, parent_id: int | None, public: bool) -> Category:
     accept, finish = DEFAULT_DEADLINES[kind]
     return Category(
         code=code, name_zh=zh, name_en=en, parent_id=parent_id, request_type=kind,
         accept_amount=accept.amount if accept else None, accept_unit=accept.unit if accept else None,
         finish_amount=finish.amount, finish_unit=finish.unit,
-        auto_escalate=kind == RequestType.EMERGENCY,
+        auto_escalate=kind == RequestType.EMERGENCY, public=public,
     )

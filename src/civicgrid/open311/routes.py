@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from civicgrid.auth.routes import client_address
 from civicgrid.open311 import service
 from civicgrid.open311.formats import FORMATS, format_of, render, render_errors, split_values
 from civicgrid.open311.service import Open311Error
@@ -39,7 +40,7 @@ def _answer(request: Request, fmt: str, root_tag: str, build: Callable[[], Any])
     try:
         return render(fmt, root_tag, build())
     except Open311Error as exc:
-        return render_errors(fmt, exc.status, exc.errors(lang))
+        return render_errors(fmt, exc.status, exc.errors(lang), headers=exc.headers or None)
 
 
 @dataclass
@@ -106,13 +107,13 @@ def post_request(
     session: SessionDep,
     origin: OriginDep,
 ) -> Response:
-    """Create a case through the one intake; needs an API key."""
+    """Create a case through the one intake; needs an API key; rate-limited per key and per address."""
 
     def build() -> list[dict[str, Any]]:
         if submission.problem is not None:
             raise submission.problem
         return service.create_request(session=session, origin=origin, form=submission.fields,
-                                      lang=request_lang(request))
+                                      lang=request_lang(request), client_address=client_address(request))
 
     return _answer(request, fmt, "service_requests", build)
 

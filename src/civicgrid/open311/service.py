@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased, lazyload
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
+from civicgrid.auth.models import ApiKey
 from civicgrid.auth.service import api_key_valid
 from civicgrid.db import utcnow
 from civicgrid.errors import DomainError
@@ -34,6 +35,7 @@ from civicgrid.events.models import REQUEST_TYPE_LABELS, Case, Category, Channel
 from civicgrid.events.schemas import CaseCreate, mask_phone
 from civicgrid.events.workflow import STATE_LABELS, CaseState
 from civicgrid.open311.formats import parse_w3c, w3c
+from civicgrid.open311.models import Open311Submission
 from civicgrid.regions.models import Region
 from civicgrid.settings import get_settings
 from civicgrid.units.models import Unit
@@ -49,6 +51,8 @@ MAX_RESULTS = 1000
 # How far a chain of merges (A merged into B, later B into C) is followed to find the master.
 MERGE_HOPS = 3
 SUBMISSION_ACTION = "open311_request"
+# The rate limits count the requests filed within this sliding window (settings: per key, per address).
+RATE_WINDOW = dt.timedelta(seconds=60)
 TEXT_LIMITS = {"first_name": 50, "last_name": 50, "email": 254, "device_id": 100, "account_id": 100,
                "media_url": 2000}
 
@@ -67,10 +71,11 @@ _FIELD_PARAMS = {"description": "description", "lat": "lat", "lon": "long", "add
 class Open311Error(Exception):
     """A refusal in the spec's terms: the HTTP status and one or more (Chinese, English) descriptions."""
 
-    def __init__(self, status: int, *messages: tuple[str, str]) -> None:
+    def __init__(self, status: int, *messages: tuple[str, str], headers: Mapping[str, str] | None = None) -> None:
         super().__init__("; ".join(en for _, en in messages))
         self.status = status
         self.messages = messages
+        self.headers = dict(headers or {})
 
     def errors(self, lang: str) -> list[tuple[int, str]]:
         """(code, description) pairs in the caller's language; the code is the HTTP status."""
@@ -109,9 +114,9 @@ def _name(item: Category | Unit | Region, lang: str) -> str:
 
 
 def _offered(categories: Sequence[Category]) -> list[Category]:
-    """Active leaf categories: the ones a report can be filed under."""
+    """Active public leaf categories: the ones a citizen can file a report under."""
     parents = {c.parent_id for c in categories if c.parent_id is not None}
-    return [c for c in categories if c.active and c.id not in parents]
+    return [c for c in categories if c.active and c.public and c.id not in parents]
 
 
 def is_restricted(category: Category) -> bool:
@@ -156,20 +161,27 @@ def _service(category: Category, lang: str) -> dict[str, Any]:
 
 
 def list_services(*, session: Session, lang: str) -> list[dict[str, Any]]:
-    """GET services: every active leaf category, grouped under its parent."""
+    """GET services: every active public leaf category, grouped under its parent."""
     return [_service(c, lang) for c in _offered(list_categories(session=session))]
 
 
-def _service_category(session: Session, code: str | None) -> Category:
+def _service_category(session: Session, code: str | None, *, filing: bool = False) -> Category:
+    """The offered category ``code`` names; 404 if there is none. A category that exists but is not
+    public is a 404 when read (it is not in the list) and a 400 saying so when a request is filed."""
     if not code:
         raise Open311Error(400, ("缺少 service_code", "service_code was not provided"))
     category = session.scalar(select(Category).where(Category.code == code)) if _nul_free(code) else None
     has_children = category is not None and session.scalar(
         select(Category.id).where(Category.parent_id == category.id).limit(1)
     ) is not None
-    if category is None or not category.active or has_children:
+    if category is None or not category.active or has_children or (not category.public and not filing):
         raise Open311Error(404, (f"服务 {code} 不存在，请从服务列表中选择",
                                  f"service_code {code} was not found; choose one from the service list"))
+    if not category.public:
+        raise Open311Error(400, (
+            f"服务 {code}（{category.name_zh}）不通过 Open311 接口受理，请拨打 12345 热线或到所在社区反映",
+            f"service_code {code} ({category.name_en or category.name_zh}) is not offered through Open311; "
+            "report it to the 12345 hotline or the community office"))
     return category
 
 
@@ -276,30 +288,94 @@ def _case_create(fields: Mapping[str, str], category: Category) -> CaseCreate:
         raise Open311Error(400, *messages) from None
 
 
-def create_request(*, session: Session, origin: Origin, form: Mapping[str, str], lang: str) -> list[dict[str, Any]]:
-    """POST a service request: check the API key, map the form onto a case and run the one intake.
+def _rate_limited(session: Session, column: Any, value: Any, limit: int, now: dt.datetime) -> int | None:
+    """Seconds until one more request is allowed, if ``limit`` requests with ``column == value`` were
+    filed within the last RATE_WINDOW; None if one more is allowed now (or ``limit`` is 0: no limit)."""
+    if limit <= 0:
+        return None
+    since = now - RATE_WINDOW
+    recent = select(Open311Submission.at).where(column == value, Open311Submission.at > since)
+    count = session.scalar(select(func.count()).select_from(recent.subquery())) or 0
+    if count < limit:
+        return None
+    # The request that has to leave the window before the count drops below the limit.
+    freeing = session.scalar(recent.order_by(Open311Submission.at).offset(count - limit).limit(1))
+    if freeing is None:  # filed and gone between the two queries
+        return None
+    return max(1, math.ceil((freeing + RATE_WINDOW - now).total_seconds()))
 
-    Empty parameters count as absent (the spec's rule for optional arguments). The Open311
-    extras without a place on the case (e-mail, media URL, device and account ids) and the
-    key used are kept in an audit entry of their own, written in the same transaction.
+
+def _too_many(retry_after: int, whose: tuple[str, str], limit: int) -> Open311Error:
+    return Open311Error(429, (
+        f"{whose[0]}提交过于频繁（每分钟最多 {limit} 件），请 {retry_after} 秒后再试",
+        f"Too many requests from {whose[1]} (at most {limit} a minute); retry in {retry_after} seconds",
+    ), headers={"Retry-After": str(retry_after)})
+
+
+def check_rate_limits(*, session: Session, key: ApiKey | None, client_address: str,
+                      now: dt.datetime) -> None:
+    """Refuse (429 with Retry-After) a client that filed its per-minute share of requests already.
+
+    Counted in the database (``open311_submission``), so the limits hold across worker processes;
+    refused requests (400s, 403s, 429s) file nothing and do not count. ``key`` None checks only the
+    address (before the key is known, so an address over its limit is refused whatever it sends).
     """
+    settings = get_settings()
+    if key is None:
+        limit = settings.open311_rate_limit_per_address
+        wait = _rate_limited(session, Open311Submission.client_address, client_address[:64], limit, now)
+        if wait is not None:
+            raise _too_many(wait, ("此地址", "this address"), limit)
+        return
+    limit = settings.open311_rate_limit_per_key
+    wait = _rate_limited(session, Open311Submission.api_key_id, key.id, limit, now)
+    if wait is not None:
+        raise _too_many(wait, ("此 API 密钥", "this api_key"), limit)
+
+
+def create_request(*, session: Session, origin: Origin, form: Mapping[str, str], lang: str,
+                   client_address: str = "", now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """POST a service request: check the API key and the rate limits, map the form onto a case and
+    run the one intake.
+
+    Empty parameters count as absent (the spec's rule for optional arguments). What the client
+    sent beyond the case's own fields — e-mail, media URL, the name as first and last name, the
+    phone, device and account ids — is kept in ``open311_submission`` with the key and the address
+    it came from; an audit entry names the client in the case history. All in one savepoint.
+    """
+    now = now or utcnow()
     fields = {k: v.strip() for k, v in form.items() if v is not None and v.strip()}
     unreadable = sorted(k for k, v in fields.items() if not _nul_free(v) or not _nul_free(k))
     if unreadable:
         names = ", ".join(repr(k.replace("\x00", "")) for k in unreadable)
         raise Open311Error(400, (f"参数 {names} 含有不允许的空字符（NUL）", f"{names} contains a NUL character"))
+    check_rate_limits(session=session, key=None, client_address=client_address, now=now)
     if "api_key" not in fields:
         raise Open311Error(403, ("缺少 api_key，无法提交", "api_key is missing -- can't proceed with create_request"))
     key = api_key_valid(session=session, raw=fields["api_key"])
     if key is None:
         raise Open311Error(403, ("api_key 无效或已停用，无法提交",
                                  "Invalid api_key received -- can't proceed with create_request"))
-    category = _service_category(session, fields.get("service_code"))
+    # When the key was last used (`civicgrid apikey list`; use, not a change: not audited). Writing
+    # it first also locks the key's row (PostgreSQL) until this request commits, so concurrent
+    # requests with one key are counted one after the other.
+    key.last_used_at = now
+    session.flush()
+    check_rate_limits(session=session, key=key, client_address=client_address, now=now)
+    category = _service_category(session, fields.get("service_code"), filing=True)
     data = _case_create(fields, category)
+    extras = {p: fields.get(p) for p in ("media_url", "email", "device_id", "account_id")}
     try:
         # A savepoint: a refusal leaves nothing behind in the request's unit of work.
         with session.begin_nested():
             case, _ = intake_case(session=session, actor=None, origin=origin, data=data)
+            submission = Open311Submission(
+                case_id=case.id, api_key_id=key.id, client_address=client_address[:64],
+                first_name=fields.get("first_name"), last_name=fields.get("last_name"), phone=fields.get("phone"),
+                at=now, **extras,
+            )
+            session.add(submission)
+            session.flush()
             record(
                 session=session,
                 actor=ApiClient(f"Open311 {key.name} ({key.prefix}…)"),
@@ -307,8 +383,7 @@ def create_request(*, session: Session, origin: Origin, form: Mapping[str, str],
                 entity="case",
                 entity_id=case.id,
                 action=SUBMISSION_ACTION,
-                after={"api_key_id": key.id, "api_key": key.prefix,
-                       **{p: fields.get(p) for p in ("media_url", "email", "device_id", "account_id")}},
+                after={"api_key_id": key.id, "api_key": key.prefix, "submission_id": submission.id, **extras},
             )
     except DomainError as exc:
         raise Open311Error.from_domain(exc) from None
@@ -484,7 +559,7 @@ class _Context:
     units: dict[int, Unit]
     regions: dict[int, Region]
     region_names: dict[str, Region]
-    media: dict[str, str]
+    media: dict[int, str]
     lang: str
     tz: str
 
@@ -505,15 +580,13 @@ def _context(session: Session, rows: Sequence[tuple[Case, int | None]], lang: st
              for code in regions[c.region_id].path.strip("/").split("/")}
     region_names = {r.code: r for r in session.execute(select(*columns).where(Region.code.in_(codes)))} \
         if codes else {}
-    case_ids = [str(c.id) for c, _ in rows]
+    case_ids = [c.id for c, _ in rows]
     media = {}
     if case_ids:
-        entries = session.execute(
-            select(AuditEntry.entity_id, AuditEntry.after).where(
-                AuditEntry.entity == "case", AuditEntry.action == SUBMISSION_ACTION,
-                AuditEntry.entity_id.in_(case_ids))
-        )
-        media = {eid: after["media_url"] for eid, after in entries if after and after.get("media_url")}
+        media = dict(session.execute(
+            select(Open311Submission.case_id, Open311Submission.media_url).where(
+                Open311Submission.case_id.in_(case_ids), Open311Submission.media_url.is_not(None))
+        ).all())
     return _Context(masters, units, regions, region_names, media, lang, get_settings().timezone)
 
 
@@ -570,7 +643,7 @@ def _view(case: Case, master: Case | None, ctx: _Context) -> dict[str, Any]:
         "zipcode": None,
         "lat": None if restricted else case.lat,
         "long": None if restricted else case.lon,
-        "media_url": None if restricted else ctx.media.get(str(case.id)),
+        "media_url": None if restricted else ctx.media.get(case.id),
     }
 
 

@@ -117,14 +117,14 @@ CATEGORY_LABELS = {
 
 def _category_values(category: Category | None) -> dict[str, Any]:
     if category is None:
-        return {"request_type": RequestType.HELP.value, "active": True, "auto_escalate": False}
+        return {"request_type": RequestType.HELP.value, "active": True, "auto_escalate": False, "public": False}
     return {
         "code": category.code, "name_zh": category.name_zh, "name_en": category.name_en,
         "parent_id": category.parent_id or "", "request_type": category.request_type.value,
         "accept_amount": _amount(category.accept_amount), "accept_unit": category.accept_unit or "",
         "finish_amount": _amount(category.finish_amount), "finish_unit": category.finish_unit,
         "default_unit_id": category.default_unit_id or "", "auto_escalate": category.auto_escalate,
-        "active": category.active,
+        "active": category.active, "public": category.public,
     }
 
 
@@ -156,10 +156,11 @@ def _categories_page(request: Request, session: Session, admin: User, *, values:
     return page(request, name, ctx, user=admin, session=session, active="admin", status_code=status_code)
 
 
-def _category_form(form: dict[str, str], auto_escalate: str, active: str) -> dict[str, Any]:
+def _category_form(form: dict[str, str], auto_escalate: str, active: str, public: str) -> dict[str, Any]:
     data = _blank_to_none(form)
     data["auto_escalate"] = bool(auto_escalate)
     data["active"] = bool(active)
+    data["public"] = bool(public)  # the form always says: an unticked box is "not public"
     data.setdefault("name_en", "")
     data["name_en"] = data["name_en"] or ""
     return data
@@ -180,17 +181,18 @@ def create_category(request: Request, session: SessionDep, admin: AdminPageUser,
                     parent_id: CategoryField = "", request_type: CategoryField = "", accept_amount: CategoryField = "",
                     accept_unit: CategoryField = "", finish_amount: CategoryField = "",
                     finish_unit: CategoryField = "", default_unit_id: CategoryField = "",
-                    auto_escalate: CategoryField = "", active: CategoryField = "") -> Response:
+                    auto_escalate: CategoryField = "", active: CategoryField = "",
+                    public: CategoryField = "") -> Response:
     """Add a category (deadlines left empty default from its request type)."""
     raw = {"code": code, "name_zh": name_zh, "name_en": name_en, "parent_id": parent_id,
            "request_type": request_type, "accept_amount": accept_amount, "accept_unit": accept_unit,
            "finish_amount": finish_amount, "finish_unit": finish_unit, "default_unit_id": default_unit_id}
-    data, error = _validate(CategoryWrite, _category_form(raw, auto_escalate, active), CATEGORY_LABELS)
+    data, error = _validate(CategoryWrite, _category_form(raw, auto_escalate, active, public), CATEGORY_LABELS)
     if error is None:
         _, error = attempt(session, lambda: config.create_category(session=session, actor=admin, origin=origin,
                                                                    data=data))
     if error is not None:
-        values = {**raw, "auto_escalate": bool(auto_escalate), "active": bool(active)}
+        values = {**raw, "auto_escalate": bool(auto_escalate), "active": bool(active), "public": bool(public)}
         return _categories_page(request, session, admin, values=values, error=error, status_code=error.status)
     return redirect("/admin/categories?done=created")
 
@@ -216,18 +218,18 @@ def update_category(request: Request, category_id: int, session: SessionDep, adm
                     accept_amount: CategoryField = "", accept_unit: CategoryField = "",
                     finish_amount: CategoryField = "", finish_unit: CategoryField = "",
                     default_unit_id: CategoryField = "", auto_escalate: CategoryField = "",
-                    active: CategoryField = "") -> Response:
+                    active: CategoryField = "", public: CategoryField = "") -> Response:
     """Change a category; open cases keep the deadlines they were given."""
     category = _category_or_404(session, category_id)
     raw = {"code": code, "name_zh": name_zh, "name_en": name_en, "parent_id": parent_id,
            "request_type": request_type, "accept_amount": accept_amount, "accept_unit": accept_unit,
            "finish_amount": finish_amount, "finish_unit": finish_unit, "default_unit_id": default_unit_id}
-    data, error = _validate(CategoryWrite, _category_form(raw, auto_escalate, active), CATEGORY_LABELS)
+    data, error = _validate(CategoryWrite, _category_form(raw, auto_escalate, active, public), CATEGORY_LABELS)
     if error is None:
         _, error = attempt(session, lambda: config.update_category(
             session=session, actor=admin, origin=origin, category_id=category.id, data=data))
     if error is not None:
-        values = {**raw, "auto_escalate": bool(auto_escalate), "active": bool(active)}
+        values = {**raw, "auto_escalate": bool(auto_escalate), "active": bool(active), "public": bool(public)}
         return _categories_page(request, session, admin, values=values, editing=category, error=error,
                                 status_code=error.status)
     return redirect("/admin/categories?done=updated")
