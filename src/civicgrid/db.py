@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -114,6 +114,21 @@ def set_engine(engine: Engine | None) -> None:
     global _engine, _factory
     _engine = engine
     _factory = sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+
+
+def reserve_id(session: Session, table: Table) -> int:
+    """A fresh primary key for one row of ``table``, drawn before the row is inserted.
+
+    Lets a row carry values derived from its id (a case number) in its INSERT rather than in a
+    second UPDATE, which on PostgreSQL would write a new version into every index of the row.
+    PostgreSQL draws from the column's sequence. On SQLite every transaction holds the write
+    lock from its start (BEGIN IMMEDIATE, see ``_sqlite_begin``), so the next rowid cannot be
+    taken by anyone else before this transaction inserts it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(text("SELECT nextval(:seq)"), {"seq": f"{table.name}_id_seq"}).scalar_one())
+    top = session.execute(select(func.max(table.c.id))).scalar_one()
+    return int(top or 0) + 1
 
 
 @contextmanager

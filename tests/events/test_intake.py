@@ -416,3 +416,17 @@ def test_deadline_into_2027_says_the_calendar_was_guessed(loop: Loop):
     shown = routed(loop, category="EV0101")
     loop.fire(shown, "register", at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI))
     assert shown.calendar_note is None
+
+
+def test_case_numbers_are_written_with_the_insert_and_stay_unique_within_one_transaction(loop: Loop):
+    # The id is reserved before the INSERT (a sequence on PostgreSQL, the next rowid under SQLite's
+    # write lock), so the number needs no second UPDATE; several intakes in one transaction
+    # (a bulk import) must still get distinct, consecutive ids and matching numbers.
+    w = loop.world
+    lat, lon = w.grid_point("grid111")
+    cases = [intake(loop, "citizen", lat=lat, lon=lon, channel=Channel.CITIZEN_WEB,
+                    description=f"{DESCRIPTION}（第{i}次）")[0] for i in range(3)]
+    ids = [c.id for c in cases]
+    assert len(set(ids)) == 3 and ids == sorted(ids)
+    stored = dict(loop.session.execute(select(Case.id, Case.number).where(Case.id.in_(ids))).all())
+    assert all(stored[c.id] == c.number and c.number.endswith(f"{c.id:07d}") for c in cases)

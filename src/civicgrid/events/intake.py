@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
-from civicgrid.db import utcnow
+from civicgrid.db import reserve_id, utcnow
 from civicgrid.errors import Conflict, Forbidden, InvalidInput
 from civicgrid.events.models import Case, Category, Channel
 from civicgrid.events.routing import route
@@ -98,7 +98,8 @@ def locate(
     if data.lat is not None and data.lon is not None:
         loc = regions.locate_point(session=session, lon=data.lon, lat=data.lat)
         if loc.grid_id is not None:
-            grid = session.get(Region, loc.grid_id)
+            # With its community: the desk that registers the case (_desk_for) is read next.
+            grid = session.get(Region, loc.grid_id, options=[joinedload(Region.parent)])
             assert grid is not None
             return grid, grid, "snapped" if loc.snapped else "inside"
         if not data.region_code:
@@ -188,17 +189,21 @@ def intake_case(
         external_token=secrets.token_hex(8) if data.channel == Channel.OPEN311 else None,
         received_at=data.received_at or now,
     )
-    try:
-        # A savepoint, so a concurrent request with the same key loses cleanly to the winner.
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
-    except IntegrityError:
-        existing = _find_existing(session, data.channel, data.client_key)
-        if existing is not None:
-            return _replay(session, actor, existing), False
-        raise
+    case.id = reserve_id(session, Case.__table__)
     case.number = case_number(case, get_settings().timezone)
+    if data.client_key:
+        try:
+            # A savepoint, so a concurrent request with the same key loses cleanly to the winner.
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+        except IntegrityError:
+            existing = _find_existing(session, data.channel, data.client_key)
+            if existing is not None:
+                return _replay(session, actor, existing), False
+            raise
+    else:
+        session.add(case)
     record(
         session=session,
         actor=actor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
@@ -22,18 +22,23 @@ def notify(*, session: Session, users: Iterable[User], kind: str, case_id: int |
     return n
 
 
+# Recipients are only addressed: their region and unit (eagerly joined on every other read) load on access.
+_RECIPIENT_ONLY = (lazyload(User.scope_region), lazyload(User.unit))
+
+
 def unit_handlers(*, session: Session, unit_id: int | None) -> list[User]:
     """The active handlers of a unit."""
     if unit_id is None:
         return []
-    return list(session.scalars(select(User).where(User.unit_id == unit_id, User.role == Role.HANDLER, User.active.is_(True))))
+    return list(session.scalars(select(User).options(*_RECIPIENT_ONLY).where(
+        User.unit_id == unit_id, User.role == Role.HANDLER, User.active.is_(True))))
 
 
 def desk_operators(*, session: Session, desk_region_id: int) -> list[User]:
     """The operators sitting at a centre (scoped exactly to that region)."""
     return list(
         session.scalars(
-            select(User).where(
+            select(User).options(*_RECIPIENT_ONLY).where(
                 User.scope_region_id == desk_region_id, User.role == Role.OPERATOR, User.active.is_(True)
             )
         )
