@@ -187,6 +187,12 @@ def build_demo(
     report.users = session.scalar(select(func.count(User.id))) or 0
     report.rules = _create_rules(session, city)
     report.grid_members = _assign_grids(session, city, scale)
+    from civicgrid.demo.mediation import seed_registry
+
+    showcase = city.region(city.showcase["operator"].scope_region_id)
+    mediation = seed_registry(session=session, city=city, staff=_StaffFactory(session, city.admin), showcase=showcase,
+                              logins=report.logins, password=DEMO_PASSWORD)
+    log(f"调解组织 {mediation.orgs}、调解员 {mediation.mediators} / mediation registry done")
     report.timings["units, users, rules"] = time.perf_counter() - t0
     log(f"单位 {report.units}、用户 {report.users}、规则 {report.rules} / units, users, rules done")
 
