@@ -36,7 +36,7 @@ READ_ONLY = {
     "civicgrid.people.service": {"document_hash", "seal_document", "seal_phone", "locate", "person_read", "audit_view",
                                  "visible_persons", "get_person", "find_by_document", "person_query", "name_prefix",
                                  "search_persons", "record_fields", "get_record", "list_records", "tenancies",
-                                 "inspections"},
+                                 "inspections", "household_members"},
     "civicgrid.people.care": {"care_types", "visit_interval", "plan_next_visit", "visible_care", "get_care", "caretakers",
                               "visits", "list_care", "care_of_person", "cases_of_person", "photo_path", "visit_photos"},
     "civicgrid.people.risk": {"worst", "evaluate", "colour_of", "grid_map"},
@@ -90,6 +90,12 @@ def _mutating(people):
                                                                         data=HouseholdCreate(number="M-1", region_code=g)),
         "service.set_household_head": lambda s: service.set_household_head(
             session=s, actor=op, origin=ORIGIN, household_id=(p := people.add("元五", household_number="M-2")).household_id,
+            person_id=p.id),
+        "service.add_household_member": lambda s: service.add_household_member(
+            session=s, actor=op, origin=ORIGIN, household_id=people.add("元十", household_number="M-3").household_id,
+            person_id=people.add("元十一").id, relation="spouse"),
+        "service.remove_household_member": lambda s: service.remove_household_member(
+            session=s, actor=op, origin=ORIGIN, household_id=(p := people.add("元十二", household_number="M-4")).household_id,
             person_id=p.id),
         "service.create_building": lambda s: service.create_building(session=s, actor=op, origin=ORIGIN,
                                                                       data=BuildingCreate(name="楼", address="路", region_code=g)),
@@ -178,7 +184,8 @@ def _case_id(s, w):
 MUTATING_NAMES = {
     "civicgrid.people.service": {"create_person", "update_person", "open_profile", "reveal", "create_household",
                                  "set_household_head", "create_building", "create_house", "add_tenancy", "create_place",
-                                 "inspect_place", "create_organisation", "create_thing"},
+                                 "inspect_place", "create_organisation", "create_thing", "add_household_member",
+                                 "remove_household_member"},
     "civicgrid.people.care": {"start_care", "change_level", "end_care", "add_caretaker", "remove_caretaker", "log_visit",
                               "link_case_person", "scan_visits", "add_visit_photo", "open_visit_photo"},
     "civicgrid.people.risk": {"recompute", "override", "clear_override", "recompute_all"},

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
 from civicgrid.audit.models import AuditEntry
@@ -38,11 +39,30 @@ from civicgrid.people.models import (
     Person,
     ReviewItem,
 )
-from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
+from civicgrid.people.schemas import (
+    CareChange,
+    CareCreate,
+    CaretakerCreate,
+    CareEnd,
+    HouseholdCreate,
+    PersonUpdate,
+    VisitCreate,
+)
 from civicgrid.regions.models import Region
 from civicgrid.web.deps import OriginDep, SessionDep
 from civicgrid.web.i18n import request_lang
-from civicgrid.web.pagekit import PageRoute, PageUser, attempt, error_list, error_text, page, parse_int, redirect
+from civicgrid.web.pagekit import (
+    FormValues,
+    PageRoute,
+    PageUser,
+    attempt,
+    error_list,
+    error_text,
+    invalid_form,
+    page,
+    parse_int,
+    redirect,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 20
@@ -55,7 +75,8 @@ HISTORY_LABELS = {
     "review_create": ("人工核对：另建档案", "Review: kept apart"), "start": ("纳入管控", "Care started"),
     "end": ("解除管控", "Care ended"), "level": ("调整管控等级", "Level changed"), "visit": ("走访", "Visit"),
     "add_caretaker": ("指定帮扶人", "Caretaker assigned"), "remove_caretaker": ("撤销帮扶人", "Caretaker relieved"),
-    "visit_missed": ("走访逾期", "Visit missed"), "visit_photo": ("走访照片", "Visit photo"), "colour": ("风险颜色变化", "Colour changed"),
+    "visit_missed": ("走访逾期", "Visit missed"), "visit_photo": ("走访照片", "Visit photo"),
+    "household": ("户籍变动", "Household changed"), "colour": ("风险颜色变化", "Colour changed"),
     "override": ("人工调整颜色", "Colour overridden"), "clear_override": ("恢复计算颜色", "Override cleared"),
 }
 
@@ -200,6 +221,214 @@ def review_decide(item_id: int, request: Request, session: SessionDep, user: Pag
 
 
 # --------------------------------------------------------------------------------------
+# Households (户): list, register, members and their relations, the head
+# (before /people/{person_id}, whose integer path would otherwise take /people/households)
+# --------------------------------------------------------------------------------------
+
+
+def _grids(session, user: User) -> list[Region]:
+    from civicgrid.regions.importer import GRID_LEVELS
+
+    return list(session.scalars(select(Region).where(Region.level.in_(list(GRID_LEVELS)),
+                                                     access.scope(Region.path, user)).order_by(Region.code).limit(500)))
+
+
+def _households_page(request: Request, session, user: User, *, values: dict[str, str] | None = None, error=None,
+                     status_code: int = 200) -> Response:
+    access.require(user, "read")
+    q = request.query_params.get("q", "")[:60]
+    households = service.list_records(session=session, actor=user, kind="household", q=q or None, limit=100)
+    heads = {p.id: p for p in session.scalars(select(Person).where(
+        Person.id.in_({h.head_person_id for h in households if h.head_person_id})))} if households else {}
+    sizes = dict(session.execute(select(Person.household_id, func.count(Person.id)).where(
+        Person.household_id.in_([h.id for h in households]), Person.active.is_(True))
+        .group_by(Person.household_id)).all()) if households else {}
+    lang = request_lang(request)
+    return page(request, "people/households.html", {
+        "households": households, "heads": heads, "sizes": sizes, "q": q, "values": FormValues(values or {}),
+        "grids": _grids(session, user) if access.may(user, "write") else [], "can_write": access.may(user, "write"),
+        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+    }, user=user, session=session, active="people", status_code=status_code)
+
+
+@router.get("/people/households")
+def households_list(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Households of one's area (by number or address), with the form to register one."""
+    return _households_page(request, session, user)
+
+
+@router.post("/people/households")
+def households_create(request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                      number: Annotated[str, Form()] = "", address: Annotated[str, Form()] = "",
+                      region_code: Annotated[str, Form()] = "") -> Response:
+    """Register a household in a grid of one's area."""
+    values = {"number": number, "address": address, "region_code": region_code}
+
+    def call():
+        try:
+            data = HouseholdCreate(number=number.strip(), address=address.strip(), region_code=region_code.strip() or None)
+        except ValidationError as exc:
+            raise invalid_form(exc, HOUSEHOLD_LABELS) from None
+        return service.create_household(session=session, actor=user, origin=origin, data=data)
+
+    household, error = attempt(session, call)
+    if error is not None:
+        return _households_page(request, session, user, values=values, error=error, status_code=error.status)
+    return redirect(f"/people/households/{household.id}?done=created")  # type: ignore[union-attr]
+
+
+HOUSEHOLD_LABELS = {"number": ("户号", "Household number"), "address": ("地址", "Address"),
+                    "region_code": ("所属网格", "Grid")}
+
+
+def _household_page(request: Request, session, user: User, household_id: int, *, error=None,
+                    status_code: int = 200) -> Response:
+    household = service.get_record(session=session, actor=user, kind="household", record_id=household_id)
+    members = service.household_members(session=session, actor=user, household_id=household.id)
+    q = request.query_params.get("q", "").strip()[:40]
+    candidates: list[Person] = []
+    if q and access.may(user, "write"):
+        found, _ = service.search_persons(session=session, actor=user, query=service.PersonQuery(q=q), limit=10,
+                                          with_total=False)
+        candidates = [p for p in found if p.household_id != household.id]
+    lang = request_lang(request)
+    return page(request, "people/household.html", {
+        "household": household, "members": members, "region": session.get(Region, household.region_id),
+        "q": q, "candidates": candidates, "labels": LABELS, "can_write": access.may(user, "write"),
+        "relations": {k: v for k, v in RELATIONS.items() if k != "head"},
+        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+    }, user=user, session=session, active="people", status_code=status_code)
+
+
+@router.get("/people/households/{household_id}")
+def household_detail(household_id: int, request: Request, session: SessionDep, user: PageUser) -> Response:
+    """One household: members with their relation (masked), the head, forms to change them."""
+    return _household_page(request, session, user, household_id)
+
+
+def _household_after(request: Request, session, user: User, household_id: int, call, done: str) -> Response:
+    _, error = attempt(session, call)
+    if error is not None:
+        return _household_page(request, session, user, household_id, error=error, status_code=error.status)
+    return redirect(f"/people/households/{household_id}?done={done}")
+
+
+@router.post("/people/households/{household_id}/members")
+def household_add_member(household_id: int, request: Request, session: SessionDep, user: PageUser,
+                         origin: OriginDep, person_id: Annotated[str, Form()] = "",
+                         relation: Annotated[str, Form()] = "") -> Response:
+    """Add a person to the household (or change a member's relation)."""
+    def call():
+        pid = parse_int(person_id)
+        if pid is None:
+            raise InvalidInput("请填写档案编号", "Give the person's record number")
+        return service.add_household_member(session=session, actor=user, origin=origin, household_id=household_id,
+                                            person_id=pid, relation=relation)
+
+    return _household_after(request, session, user, household_id, call, "member")
+
+
+@router.post("/people/households/{household_id}/members/{person_id}/remove")
+def household_remove_member(household_id: int, person_id: int, request: Request, session: SessionDep,
+                            user: PageUser, origin: OriginDep) -> Response:
+    """Take a member out of the household."""
+    return _household_after(request, session, user, household_id, lambda: service.remove_household_member(
+        session=session, actor=user, origin=origin, household_id=household_id, person_id=person_id), "removed")
+
+
+@router.post("/people/households/{household_id}/head")
+def household_set_head(household_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                       person_id: Annotated[str, Form()] = "",
+                       previous_relation: Annotated[str, Form()] = "") -> Response:
+    """Make a member the head; the former head takes the relation chosen."""
+    def call():
+        pid = parse_int(person_id)
+        if pid is None:
+            raise InvalidInput("请选择新户主", "Choose the new head")
+        return service.set_household_head(session=session, actor=user, origin=origin, household_id=household_id,
+                                          person_id=pid, previous_relation=previous_relation or None)
+
+    return _household_after(request, session, user, household_id, call, "head")
+
+
+# --------------------------------------------------------------------------------------
+# Editing a person's base data (the same service, validation and provenance as the API)
+# --------------------------------------------------------------------------------------
+
+PERSON_LABELS = {
+    "name": ("姓名", "Name"), "phone": ("联系电话", "Phone"), "population_type": ("人口类型", "Population type"),
+    "ethnicity": ("民族", "Ethnicity"), "address": ("居住地址", "Address"), "work_unit": ("工作单位", "Work unit"),
+    "notes": ("备注", "Notes"), "house_id": ("房屋编号", "House number"),
+}
+EDITABLE = ("name", "population_type", "ethnicity", "address", "work_unit", "notes")
+
+
+def _edit_values(person: Person) -> dict[str, str]:
+    values = {k: "" if getattr(person, k) is None else str(getattr(person, k)) for k in EDITABLE}
+    values["house_id"] = str(person.house_id or "")
+    return values
+
+
+def _edit_page(request: Request, session, user: User, person: Person, *, values: dict[str, str] | None = None,
+               error=None, status_code: int = 200) -> Response:
+    lang = request_lang(request)
+    return page(request, "people/edit.html", {
+        "person": person, "values": FormValues(values or _edit_values(person)), "labels": LABELS,
+        "populations": POPULATION_TYPES, "provenance": sorted((person.provenance or {}).items()),
+        "error": error_text(error, lang), "error_items": error_list(error, lang),
+    }, user=user, session=session, active="people", status_code=status_code)
+
+
+@router.get("/people/{person_id}/edit")
+def person_edit_form(person_id: int, request: Request, session: SessionDep, user: PageUser) -> Response:
+    """The base-data form (identity fields are not editable; phone shown masked, typed anew to change)."""
+    access.require(user, "write")
+    person = service.get_person(session=session, actor=user, person_id=person_id)
+    return _edit_page(request, session, user, person)
+
+
+@router.post("/people/{person_id}/edit")
+def person_edit(person_id: int, request: Request, session: SessionDep, user: PageUser, origin: OriginDep,
+                name: Annotated[str, Form()] = "", population_type: Annotated[str, Form()] = "",
+                ethnicity: Annotated[str, Form()] = "", address: Annotated[str, Form()] = "",
+                work_unit: Annotated[str, Form()] = "", notes: Annotated[str, Form()] = "",
+                house_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+                clear_phone: Annotated[str, Form()] = "") -> Response:
+    """Save what changed through ``service.update_person`` (provenance stamped per changed field, audited)."""
+    access.require(user, "write")
+    person = service.get_person(session=session, actor=user, person_id=person_id)
+    submitted = {"name": name.strip(), "population_type": population_type, "ethnicity": ethnicity.strip(),
+                 "address": address.strip(), "work_unit": work_unit.strip(), "notes": notes.strip(),
+                 "house_id": house_id.strip()}
+    current = _edit_values(person)
+
+    def call():
+        changes: dict[str, Any] = {k: v for k, v in submitted.items() if k != "house_id" and v != current[k]}
+        if submitted["house_id"] != current["house_id"]:
+            if submitted["house_id"] and parse_int(submitted["house_id"]) is None:
+                raise InvalidInput("房屋编号应为正整数", "The house number must be a positive whole number")
+            changes["house_id"] = parse_int(submitted["house_id"])
+        if clear_phone:
+            changes["phone"] = None
+        elif phone.strip():
+            changes["phone"] = phone.strip()
+        if not changes:
+            return person
+        try:
+            data = PersonUpdate(**changes)
+        except ValidationError as exc:
+            raise invalid_form(exc, PERSON_LABELS) from None
+        return service.update_person(session=session, actor=user, origin=origin, person_id=person_id, data=data)
+
+    _, error = attempt(session, call)
+    if error is not None:
+        session.refresh(person)
+        return _edit_page(request, session, user, person, values={**submitted, "phone": ""}, error=error,
+                          status_code=error.status)
+    return redirect(f"/people/{person_id}?done=edited")
+
+
+# --------------------------------------------------------------------------------------
 # The profile (一人一档)
 # --------------------------------------------------------------------------------------
 
@@ -235,7 +464,7 @@ def _profile(request: Request, session, user: User, origin, person_id: int, *, r
     return page(request, "people/profile.html", {
         "person": person, "region": region, "household": household, "members": members, "house": house,
         "cases": cases, "care_views": care_views, "history": history, "imports": imports, "labels": LABELS,
-        "revealed": revealed or {}, "can_unmask": access.may(user, "unmask"),
+        "revealed": revealed or {}, "can_unmask": access.may(user, "unmask"), "can_write": access.may(user, "write"),
         "can_start_care": access.may(user, "care_write"), "care_types": care.care_types(session=session),
         "sees_care": access.may(user, "care_read"), "provenance": sorted((person.provenance or {}).items()),
         "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),

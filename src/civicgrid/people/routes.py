@@ -21,6 +21,7 @@ from civicgrid.people.schemas import (
     CareEnd,
     HouseCreate,
     HouseholdCreate,
+    HouseholdMember,
     InspectionCreate,
     OrganisationCreate,
     PersonCreate,
@@ -114,9 +115,38 @@ def create_household(data: HouseholdCreate, session: SessionDep, user: CurrentUs
 
 @api.post("/api/base/households/{household_id}/head/{person_id}", response_model=RecordRead,
           summary="Set the head of a household")
-def set_head(household_id: int, person_id: int, session: SessionDep, user: CurrentUser, origin: OriginDep) -> RecordRead:
+def set_head(household_id: int, person_id: int, session: SessionDep, user: CurrentUser, origin: OriginDep,
+             previous_relation: Annotated[str | None, Query(max_length=12,
+                                                            description="The former head's relation (default other)")]
+             = None) -> RecordRead:
     return _read("household", service.set_household_head(session=session, actor=user, origin=origin,
-                                                          household_id=household_id, person_id=person_id))
+                                                          household_id=household_id, person_id=person_id,
+                                                          previous_relation=previous_relation))
+
+
+@api.get("/api/base/households/{household_id}/members", response_model=list[PersonRead],
+         summary="The members of a household (masked)")
+def household_members(household_id: int, session: SessionDep, user: CurrentUser) -> list[PersonRead]:
+    return [service.person_read(p) for p in service.household_members(session=session, actor=user,
+                                                                       household_id=household_id)]
+
+
+@api.put("/api/base/households/{household_id}/members/{person_id}", response_model=PersonRead,
+         summary="Add a member with their relation (or change it)")
+def put_household_member(household_id: int, person_id: int, data: HouseholdMember, session: SessionDep,
+                         user: CurrentUser, origin: OriginDep) -> PersonRead:
+    """Joining this household leaves the former one."""
+    return service.person_read(service.add_household_member(session=session, actor=user, origin=origin,
+                                                            household_id=household_id, person_id=person_id,
+                                                            relation=data.relation))
+
+
+@api.delete("/api/base/households/{household_id}/members/{person_id}", response_model=PersonRead,
+            summary="Take a member out of a household")
+def delete_household_member(household_id: int, person_id: int, session: SessionDep, user: CurrentUser,
+                            origin: OriginDep) -> PersonRead:
+    return service.person_read(service.remove_household_member(session=session, actor=user, origin=origin,
+                                                               household_id=household_id, person_id=person_id))
 
 
 @api.post("/api/base/buildings", status_code=201, response_model=RecordRead, summary="Register a building")

@@ -95,6 +95,10 @@ class HouseholdCreate(Located):
     house_id: int | None = None
 
 
+class HouseholdMember(BaseModel):
+    relation: str = Field(max_length=12, description="Relation to the head: head, spouse, child, parent, …")
+
+
 class BuildingCreate(Located):
     name: str = Field(min_length=1, max_length=100)
     address: str = Field(min_length=1, max_length=300)

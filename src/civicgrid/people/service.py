@@ -497,19 +497,112 @@ def create_household(*, session: Session, actor: User, origin: Origin, data: Hou
     return _create(session, actor, origin, "household", obj, data)
 
 
-def set_household_head(*, session: Session, actor: User, origin: Origin, household_id: int, person_id: int) -> Household:
-    """Make a member the head of their household (户主)."""
+def set_household_head(*, session: Session, actor: User, origin: Origin, household_id: int, person_id: int,
+                       previous_relation: str | None = None) -> Household:
+    """Make a member the head of their household (户主); the former head takes ``previous_relation`` (else 其他)."""
     access.require(actor, "write")
     household = get_record(session=session, actor=actor, kind="household", record_id=household_id)
     person = get_person(session=session, actor=actor, person_id=person_id)
     if person.household_id != household.id:
         raise InvalidInput("户主须是本户成员", "The head must be a member of the household")
+    _choice(previous_relation, RELATIONS, "原户主与新户主关系", "Former head's relation")
+    if previous_relation == "head":
+        raise InvalidInput("一户只能有一位户主：请为原户主选择其他关系",
+                           "A household has one head: choose another relation for the former head")
     before = household.head_person_id
+    former = None
+    if before is not None and before != person.id:
+        former = session.get(Person, before)
+        if former is not None and former.household_id == household.id:
+            former.relation_to_head = previous_relation or "other"
     household.head_person_id = person.id
     person.relation_to_head = "head"
+    session.flush()
     record(session=session, actor=actor, origin=origin, entity="household", entity_id=household.id,
-           action="set_head", before={"head_person_id": before}, after={"head_person_id": person.id})
+           action="set_head", before={"head_person_id": before},
+           after={"head_person_id": person.id,
+                  "former_head_relation": former.relation_to_head if former is not None else None})
     return household
+
+
+def household_members(*, session: Session, actor: User, household_id: int) -> list[Person]:
+    """The members of a household in the actor's area, the head first."""
+    household = get_record(session=session, actor=actor, kind="household", record_id=household_id)
+    members = list(session.scalars(visible_persons(actor).where(Person.household_id == household.id).order_by(Person.id)))
+    return sorted(members, key=lambda p: (p.id != household.head_person_id, p.id))
+
+
+def _stamp_household(person: Person, actor: User) -> None:
+    provenance = dict(person.provenance or {})
+    provenance["household"] = {"source": f"登记:{actor.username}", "at": dt.date.today().isoformat()}
+    person.provenance = provenance
+
+
+def add_household_member(*, session: Session, actor: User, origin: Origin, household_id: int, person_id: int,
+                         relation: str) -> Person:
+    """Put a person in a household with their relation to the head (or change a member's relation).
+
+    A person belongs to one household: joining this one leaves the former (which loses its head if they
+    were it). ``head`` is only for a household without a head; to change the head use ``set_household_head``.
+    """
+    access.require(actor, "write")
+    household = get_record(session=session, actor=actor, kind="household", record_id=household_id)
+    person = get_person(session=session, actor=actor, person_id=person_id)
+    if not relation:
+        raise InvalidInput("请选择与户主关系", "Choose the relation to the head")
+    _choice(relation, RELATIONS, "与户主关系", "Relation to head")
+    is_head = household.head_person_id == person.id
+    if relation == "head" and household.head_person_id is not None and not is_head:
+        raise InvalidInput("本户已有户主；请用“设为户主”更换户主", "The household has a head; use 'make head' to change it")
+    if is_head and relation != "head":
+        raise InvalidInput("户主的关系不能直接修改；请先把另一位成员设为户主",
+                           "The head's relation cannot be changed here; make another member the head first")
+    former_id = person.household_id
+    before = {"household_id": former_id, "relation": person.relation_to_head}
+    if former_id is not None and former_id != household.id:
+        former = session.get(Household, former_id)
+        if former is not None:
+            if not access.path_in_scope(former.region_path, actor):
+                raise InvalidInput("此人登记在其他辖区的户中，请联系该辖区迁出",
+                                   "This person belongs to a household of another area; ask that area to move them")
+            if former.head_person_id == person.id:
+                former.head_person_id = None
+            record(session=session, actor=actor, origin=origin, entity="household", entity_id=former.id,
+                   action="remove_member", after={"person_id": person.id, "moved_to": household.id})
+    person.household_id, person.relation_to_head = household.id, relation
+    if relation == "head":
+        household.head_person_id = person.id
+    if former_id != household.id:
+        _stamp_household(person, actor)
+    session.flush()
+    action = "add_member" if former_id != household.id else "member_relation"
+    record(session=session, actor=actor, origin=origin, entity="household", entity_id=household.id, action=action,
+           before=before, after={"person_id": person.id, "relation": relation})
+    record(session=session, actor=actor, origin=origin, entity="person", entity_id=person.id, action="household",
+           before=before, after={"household_id": household.id, "relation": relation})
+    return person
+
+
+def remove_household_member(*, session: Session, actor: User, origin: Origin, household_id: int,
+                            person_id: int) -> Person:
+    """Take a member out of a household (moved away, split off); a head leaves the household without one."""
+    access.require(actor, "write")
+    household = get_record(session=session, actor=actor, kind="household", record_id=household_id)
+    person = get_person(session=session, actor=actor, person_id=person_id)
+    if person.household_id != household.id:
+        raise InvalidInput(f"{person.name} 不是本户成员", f"{person.name} is not a member of this household")
+    before = {"household_id": household.id, "relation": person.relation_to_head}
+    was_head = household.head_person_id == person.id
+    if was_head:
+        household.head_person_id = None
+    person.household_id, person.relation_to_head = None, None
+    _stamp_household(person, actor)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="household", entity_id=household.id,
+           action="remove_member", before=before, after={"person_id": person.id, "was_head": was_head})
+    record(session=session, actor=actor, origin=origin, entity="person", entity_id=person.id, action="household",
+           before=before, after={"household_id": None, "relation": None})
+    return person
 
 
 def create_building(*, session: Session, actor: User, origin: Origin, data: BuildingCreate) -> Building:
