@@ -112,3 +112,51 @@ def test_a_repeat_petitioner_is_recognised_at_the_desk(new_page, live_server, la
     expect(desk.locator("#board")).not_to_contain_text("再次反映补偿款问题")
     shot(desk, "petitions-03-board")
     assert not desk.js_errors and not window.js_errors and not leader.js_errors
+
+
+def test_a_letter_with_its_scan_and_the_writer_recognised_in_another_area(new_page, live_server, land_window, shot):
+    writer = make_citizen_id("350102", dt.date(1962, 2, 2), 83)
+    desk = new_page()
+    sign_in(desk, "operator")
+    desk.goto("/petitions/new")
+    desk.select_option("#form", "letter")
+    desk.type("#id_number_1", writer, delay=10)
+    desk.fill("#name_1", "孙老师")
+    desk.set_input_files("#documents", files=[
+        {"name": "来信扫描.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"},
+        {"name": "现场照片.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 16}])
+    register(desk, "来信反映小区旁工地夜间施工扰民，要求依法处理")
+    first_number = desk.locator(".case-number").inner_text()
+    documents = desk.locator("#document-list")
+    expect(documents).to_contain_text("来信扫描.pdf")
+    expect(documents).to_contain_text("现场照片.png")
+    scan = desk.request.get(documents.locator("a", has_text="来信扫描.pdf").get_attribute("href"))
+    assert scan.status == 200 and scan.body().startswith(b"%PDF")
+    # A later answer is added on the petition page.
+    desk.set_input_files("#document-form input[type=file]", files=[
+        {"name": "补充材料.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% more\n%%EOF\n"}])
+    desk.click("#document-form button[type=submit]")
+    expect(documents).to_contain_text("补充材料.pdf")
+    shot(desk, "petitions-04-documents")
+
+    # The writer turns up at the desk of another street: recognised, but only where and when is shown.
+    other = new_page()
+    sign_in(other, "operator21")
+    other.goto("/petitions/new")
+    other.type("#id_number_1", writer, delay=10)
+    alert = other.locator("#lookup-result")
+    expect(alert).to_have_attribute("data-elsewhere", "yes")
+    expect(alert).to_contain_text("湖1街道1社区")
+    expect(alert).not_to_contain_text(first_number)
+    expect(alert).not_to_contain_text("夜间施工")
+    other.select_option("#subject_code", "LAND")
+    other.fill("#request", "再次反映工地夜间施工扰民")
+    other.select_option("#region_code", "990102002001001")
+    other.click("#petition-form button[type=submit]")
+    expect(other).to_have_url(re.compile(r"/petitions/\d+\?done=intake$"))
+    expect(other.locator("#repeat-flag")).to_be_visible()
+    expect(other.locator("#elsewhere")).to_contain_text("湖1街道1社区")
+    expect(other.locator("#related")).to_have_count(0)
+    expect(other.locator("body")).not_to_contain_text(first_number)
+    shot(other, "petitions-05-repeat-elsewhere")
+    assert not desk.js_errors and not other.js_errors
