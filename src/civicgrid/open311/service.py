@@ -62,7 +62,10 @@ _ID_CARD = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 # Anchored at the start of an ASCII run and bounded, so a long text without '@' stays linear.
 _EMAIL_IN_TEXT = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)")
-_EMAIL_FIELD = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An e-mail address as a person types it: an ASCII local part of dot-separated atoms (RFC 5322,
+# no quoted forms) and a domain of at least two labels, internationalised ones (例子.中国) allowed.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CJK_NAME = re.compile(r"[\u3400-\u9fff·]+")
 _FIELD_PARAMS = {"description": "description", "lat": "lat", "lon": "long", "address": "address_string",
                  "region_code": "address_id", "reporter_name": "first_name/last_name", "reporter_phone": "phone"}
@@ -240,13 +243,27 @@ def _coordinate(value: str | None, param: str, problems: list[tuple[str, str]]) 
     return number
 
 
+def valid_email(value: str) -> bool:
+    """Whether ``value`` is an e-mail address one could send to (its form; nothing is looked up)."""
+    local, at, domain = value.rpartition("@")
+    if not at or len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
+        return False
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = domain.split(".")
+    return (len(labels) >= 2 and len(domain) <= 253 and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+            and not labels[-1].isdigit())
+
+
 def _check_extras(fields: Mapping[str, str], problems: list[tuple[str, str]]) -> None:
     for param, limit in TEXT_LIMITS.items():
         value = fields.get(param)
         if value is not None and len(value) > limit:
             problems.append((f"{param} 过长（最多 {limit} 个字符）", f"{param} is too long (at most {limit} characters)"))
     email = fields.get("email")
-    if email is not None and len(email) <= TEXT_LIMITS["email"] and not _EMAIL_FIELD.fullmatch(email):
+    if email is not None and len(email) <= TEXT_LIMITS["email"] and not valid_email(email):
         problems.append(("email 不是有效的电子邮件地址", "email is not a valid e-mail address"))
     media = fields.get("media_url")
     if media is not None:

@@ -62,13 +62,18 @@ def _backfill(submission: sa.Table) -> None:
     audit = sa.table("audit_entry", sa.column("entity", sa.String), sa.column("entity_id", sa.String),
                      sa.column("action", sa.String), sa.column("after", sa.JSON),
                      sa.column("at", civicgrid.db.UTCDateTime()), sa.column("id", sa.Integer))
-    cases = {row[0] for row in conn.execute(sa.text('SELECT id FROM "case" WHERE channel = \'open311\''))}
-    if not cases:
-        return
-    keys = {row[0] for row in conn.execute(sa.text("SELECT id FROM api_key"))}
-    rows, seen = [], set()
+    case = sa.table("case", sa.column("id", sa.Integer))
     entries = conn.execute(sa.select(audit.c.entity_id, audit.c.after, audit.c.at).where(
-        audit.c.entity == "case", audit.c.action == "open311_request").order_by(audit.c.id))
+        audit.c.entity == "case", audit.c.action == "open311_request").order_by(audit.c.id)).all()
+    wanted = {int(e[0]) for e in entries if e[0].isdigit() and len(e[0]) <= 18}
+    if not wanted:
+        return
+    cases = set()
+    ordered = sorted(wanted)
+    for i in range(0, len(ordered), 500):
+        cases.update(conn.execute(sa.select(case.c.id).where(case.c.id.in_(ordered[i:i + 500]))).scalars())
+    keys = set(conn.execute(sa.text("SELECT id FROM api_key")).scalars())
+    rows, seen = [], set()
     for entity_id, after, at in entries:
         if not entity_id.isdigit() or int(entity_id) not in cases or int(entity_id) in seen:
             continue
