@@ -27,6 +27,8 @@ CARE_READ_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER, Role.L
 CARE_WRITE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
 VISIT_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.GRID_WORKER})
 RISK_OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
+# Configuration (care types and their visit schedules, five-colour rules): the city's administrators.
+CONFIGURE_ROLES = frozenset({Role.ADMIN})
 
 _WHAT = {
     "read": ("查看基础数据", "read base data"),
@@ -39,11 +41,13 @@ _WHAT = {
     "care_write": ("管理重点人群", "manage people under care"),
     "visit": ("登记走访", "log visits"),
     "risk_override": ("调整风险颜色", "override risk colours"),
+    "configure": ("配置重点人群类型和风险规则", "configure care types and risk rules"),
 }
 _ROLES = {
     "read": READ_ROLES, "write": WRITE_ROLES, "unmask": UNMASK_ROLES, "import": IMPORT_ROLES,
     "review": REVIEW_ROLES, "export": EXPORT_ROLES, "care_read": CARE_READ_ROLES,
     "care_write": CARE_WRITE_ROLES, "visit": VISIT_ROLES, "risk_override": RISK_OVERRIDE_ROLES,
+    "configure": CONFIGURE_ROLES,
 }
 
 

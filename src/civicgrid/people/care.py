@@ -42,7 +42,15 @@ from civicgrid.people.models import (
     Visit,
     VisitPhoto,
 )
-from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
+from civicgrid.people.schemas import (
+    CareChange,
+    CareCreate,
+    CaretakerCreate,
+    CareEnd,
+    CareTypeUpdate,
+    CareTypeWrite,
+    VisitCreate,
+)
 from civicgrid.people.service import get_person, seal_phone
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.settings import get_settings
@@ -90,6 +98,103 @@ def seed_care_types(*, session: Session) -> int:
 def care_types(*, session: Session) -> list[CareType]:
     """The active care types, parents before their sub-types."""
     return list(session.scalars(select(CareType).where(CareType.active.is_(True)).order_by(CareType.sort, CareType.code)))
+
+
+def all_care_types(*, session: Session) -> list[CareType]:
+    """Every care type, active or not, parents before their sub-types (for the configuration page)."""
+    return list(session.scalars(select(CareType).order_by(CareType.sort, CareType.code)))
+
+
+def _visit_days(days: dict[str, int]) -> dict[str, int]:
+    colours = [c.value for c in Colour]
+    unknown = sorted(set(days) - set(colours))
+    missing = [c for c in colours if c not in days]
+    if unknown or missing:
+        raise InvalidInput("走访周期须为红、橙、黄、蓝、绿五种颜色各填天数",
+                           "Give the visit interval in days for each of red, orange, yellow, blue and green",
+                           missing=missing, unknown=unknown)
+    out = {}
+    for colour in colours:
+        value = days[colour]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+            raise InvalidInput(f"走访周期（{colour}）应为 1–365 天", f"The visit interval for {colour} must be 1–365 days")
+        out[colour] = value
+    return out
+
+
+def _parent(session: Session, code: str, parent_code: str | None) -> str | None:
+    if not parent_code:
+        return None
+    parent = session.get(CareType, parent_code)
+    if parent is None:
+        raise InvalidInput(f"上级类型 {parent_code!r} 不存在", f"Parent type {parent_code!r} does not exist")
+    if parent.code == code or parent.parent_code is not None:
+        raise InvalidInput("上级类型须是一个顶级类型（子类型下不能再分）",
+                           "The parent must be a top-level type (sub-types have no sub-types)")
+    if session.scalar(select(CareType.code).where(CareType.parent_code == code).limit(1)) is not None:
+        raise InvalidInput("该类型已有子类型，不能再挂到其他类型下", "This type has sub-types; it cannot become one")
+    return parent.code
+
+
+def _type_view(t: CareType) -> dict[str, object]:
+    return {"name_zh": t.name_zh, "name_en": t.name_en, "parent_code": t.parent_code, "visit_days": dict(t.visit_days),
+            "sort": t.sort, "active": t.active}
+
+
+def create_care_type(*, session: Session, actor: User, origin: Origin, data: CareTypeWrite) -> CareType:
+    """Add a care type (or sub-type) with its visit schedule per colour; administrators only."""
+    access.require(actor, "configure")
+    if session.get(CareType, data.code) is not None:
+        raise Conflict(f"类型代码 {data.code} 已存在", f"Care type code {data.code} already exists")
+    care_type = CareType(code=data.code, name_zh=data.name_zh.strip(), name_en=data.name_en.strip(),
+                         parent_code=_parent(session, data.code, data.parent_code), visit_days=_visit_days(data.visit_days),
+                         sort=data.sort, active=data.active)
+    session.add(care_type)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="care_type", entity_id=care_type.code, action="create",
+           after=_type_view(care_type))
+    return care_type
+
+
+def update_care_type(*, session: Session, actor: User, origin: Origin, code: str, data: CareTypeUpdate) -> CareType:
+    """Change a care type's names, parent, order, activity or visit schedule; administrators only.
+
+    A changed schedule re-plans the next visit of every active record of the type (and their colours);
+    a deactivated type takes no new records, while its current records carry on.
+    """
+    access.require(actor, "configure")
+    care_type = session.get(CareType, code)
+    if care_type is None:
+        raise not_found("重点人群类型", "Care type", code)
+    before = _type_view(care_type)
+    changes = data.model_dump(exclude_unset=True)
+    if "name_zh" in changes and changes["name_zh"] is not None:
+        care_type.name_zh = changes["name_zh"].strip()
+    if "name_en" in changes and changes["name_en"] is not None:
+        care_type.name_en = changes["name_en"].strip()
+    if "parent_code" in changes:
+        care_type.parent_code = _parent(session, code, changes["parent_code"])
+    if changes.get("sort") is not None:
+        care_type.sort = changes["sort"]
+    if changes.get("active") is not None:
+        care_type.active = changes["active"]
+    replanned = 0
+    if changes.get("visit_days") is not None:
+        days = _visit_days(changes["visit_days"])
+        if days != dict(care_type.visit_days or {}):
+            care_type.visit_days = days
+            session.flush()
+            for care in session.scalars(select(CareRecord).where(CareRecord.type_code == code,
+                                                                 CareRecord.active.is_(True))).all():
+                plan_next_visit(session=session, care=care)
+                risk.recompute(session=session, subject="care", subject_id=care.id, origin=origin)
+                replanned += 1
+    session.flush()
+    after = _type_view(care_type)
+    if after != before:
+        record(session=session, actor=actor, origin=origin, entity="care_type", entity_id=code, action="update",
+               before=before, after={**after, "replanned": replanned})
+    return care_type
 
 
 def visit_interval(care_type: CareType | None, colour: str) -> dt.timedelta:

@@ -552,7 +552,7 @@ def care_list(request: Request, session: SessionDep, user: PageUser) -> Response
     return page(request, "people/care_list.html", {
         "rows": [{"record": r, "person": p, "type": types.get(r.type_code), "colour": colour_view(r.colour)} for r, p in rows],
         "values": values, "types": list(types.values()), "colours": [colour_view(c.value) for c in Colour],
-        "counts": counts, "labels": LABELS, "now": utcnow(),
+        "counts": counts, "labels": LABELS, "now": utcnow(), "can_configure": access.may(user, "configure"),
     }, user=user, session=session, active="care")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, undefer
 from civicgrid.audit.service import SYSTEM, Origin, record
 from civicgrid.auth.models import User
 from civicgrid.db import utcnow
-from civicgrid.errors import InvalidInput, not_found
+from civicgrid.errors import Conflict, InvalidInput, not_found
 from civicgrid.events.models import Case
 from civicgrid.events.workflow import OPEN
 from civicgrid.people import access
@@ -39,6 +40,7 @@ from civicgrid.people.models import (
     RiskRule,
     Tenancy,
 )
+from civicgrid.people.schemas import RiskRuleCreate, RiskRuleUpdate
 from civicgrid.regions.importer import GRID_LEVELS
 from civicgrid.regions.models import Region
 
@@ -99,6 +101,174 @@ def seed_rules(*, session: Session) -> int:
             added += 1
     session.flush()
     return added
+
+
+# --------------------------------------------------------------------------------------
+# Rule kinds an administrator can configure: what each kind checks and its parameters
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a rule kind: ``int`` (low–high), ``level`` (a care level), ``colour`` or ``colours``."""
+
+    name: str
+    type: str
+    zh: str
+    en: str
+    low: int = 0
+    high: int = 3650
+
+
+_DAYS = Param("days", "int", "天数", "Days", 1, 3650)
+# subject → kind → (中文, English, parameters)
+RULE_KINDS: dict[str, dict[str, tuple[str, str, tuple[Param, ...]]]] = {
+    "care": {
+        "care_level": ("管控等级", "Care level", (Param("level", "level", "管控等级", "Care level"),)),
+        "visit_overdue": ("走访逾期", "Visit overdue", (Param("days", "int", "逾期超过天数", "Overdue by more than days",
+                                                             0, 3650),)),
+        "recent_cases": ("近期涉及事件", "Recent cases", (_DAYS, Param("count", "int", "事件数（至少）", "Cases (at least)",
+                                                                       1, 1000))),
+        "open_cases": ("涉及未办结事件", "Open cases", (Param("count", "int", "事件数（至少）", "Cases (at least)", 1, 1000),)),
+    },
+    "place": {
+        "failed_inspection": ("检查未通过", "Failed inspection", (_DAYS,)),
+        "hazards": ("检查发现隐患", "Hazards found", (_DAYS, Param("min", "int", "隐患数（至少）", "Hazards (at least)",
+                                                                  1, 1000))),
+        "not_inspected": ("长期未检查", "Not inspected", (_DAYS,)),
+    },
+    "house": {
+        "tenants": ("在租人数", "Current tenants", (Param("min", "int", "人数（至少）", "Tenants (at least)", 1, 1000),)),
+        "care_residents": ("居住重点人员", "Home of a person under care",
+                           (Param("colours", "colours", "重点人员颜色", "Colours of the person"),)),
+    },
+    "grid": {
+        "subjects_at": ("网格内某颜色对象", "Subjects of a colour in the grid",
+                        (Param("colour", "colour", "颜色", "Colour"), Param("min", "int", "个数（至少）", "At least", 1, 10000))),
+        "open_cases": ("网格内未办结事件", "Open cases in the grid",
+                       (Param("min", "int", "件数（至少）", "Cases (at least)", 1, 100000),)),
+    },
+}
+
+
+def rule_params(*, subject: str, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a rule of ``subject``/``kind``, checked against the kind's parameter list."""
+    from civicgrid.people.models import CARE_LEVELS
+
+    spec = RULE_KINDS.get(subject, {}).get(kind)
+    if spec is None:
+        raise InvalidInput(f"规则类型 {subject}/{kind} 不存在", f"Unknown rule kind {subject}/{kind}",
+                           allowed={s: list(k) for s, k in RULE_KINDS.items()})
+    unknown = sorted(set(raw) - {p.name for p in spec[2]})
+    if unknown:
+        raise InvalidInput(f"规则参数 {'、'.join(unknown)} 不适用于该类型", f"Parameters {', '.join(unknown)} do not apply",
+                           unknown=unknown)
+    colours = [c.value for c in Colour]
+    out: dict[str, Any] = {}
+    for p in spec[2]:
+        value = raw.get(p.name)
+        if value is None or value == "" or value == []:
+            raise InvalidInput(f"请填写{p.zh}", f"Give {p.en.lower()}")
+        if p.type == "int":
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                raise InvalidInput(f"{p.zh}应为整数", f"{p.en} must be a whole number") from None
+            if not p.low <= number <= p.high:
+                raise InvalidInput(f"{p.zh}应在 {p.low}–{p.high} 之间", f"{p.en} must be between {p.low} and {p.high}")
+            out[p.name] = number
+        elif p.type == "level":
+            if value not in CARE_LEVELS:
+                raise InvalidInput(f"管控等级 {value!r} 无效", f"Unknown care level {value!r}", allowed=list(CARE_LEVELS))
+            out[p.name] = value
+        elif p.type == "colour":
+            if value not in colours:
+                raise InvalidInput(f"颜色 {value!r} 无效", f"Unknown colour {value!r}", allowed=colours)
+            out[p.name] = value
+        else:  # colours
+            chosen = [value] if isinstance(value, str) else list(value)
+            if not chosen or any(c not in colours for c in chosen):
+                raise InvalidInput(f"{p.zh}须从红、橙、黄、蓝、绿中选择", f"{p.en}: choose from red, orange, yellow, blue, green",
+                                   allowed=colours)
+            out[p.name] = [c for c in colours if c in chosen]
+    return out
+
+
+def _colour(value: str) -> str:
+    if value not in {c.value for c in Colour}:
+        raise InvalidInput(f"颜色 {value!r} 无效，应为红、橙、黄、蓝、绿之一",
+                           f"Colour {value!r} is invalid; use red, orange, yellow, blue or green")
+    return value
+
+
+def _rule_view(rule: RiskRule) -> dict[str, Any]:
+    return {"code": rule.code, "subject": rule.subject, "kind": rule.kind, "params": dict(rule.params or {}),
+            "colour": rule.colour, "label_zh": rule.label_zh, "label_en": rule.label_en, "active": rule.active}
+
+
+def list_rules(*, session: Session, actor: User, subject: str | None = None) -> list[RiskRule]:
+    """The risk rules (active or not), by subject then id."""
+    access.require(actor, "read")
+    stmt = select(RiskRule).order_by(RiskRule.subject, RiskRule.id)
+    if subject:
+        stmt = stmt.where(RiskRule.subject == subject)
+    return list(session.scalars(stmt))
+
+
+def create_rule(*, session: Session, actor: User, origin: Origin, data: RiskRuleCreate) -> RiskRule:
+    """Add a five-colour rule of a known kind with checked parameters; administrators only, audited."""
+    access.require(actor, "configure")
+    if data.subject not in SUBJECTS:
+        raise InvalidInput(f"风险对象类型 {data.subject!r} 无效", f"Unknown risk subject {data.subject!r}",
+                           allowed=list(SUBJECTS))
+    params = rule_params(subject=data.subject, kind=data.kind, raw=data.params)
+    if session.scalar(select(RiskRule.id).where(RiskRule.code == data.code)) is not None:
+        raise Conflict(f"规则代码 {data.code} 已存在", f"Rule code {data.code} already exists")
+    rule = RiskRule(code=data.code, subject=data.subject, kind=data.kind, params=params, colour=_colour(data.colour),
+                    label_zh=data.label_zh.strip(), label_en=data.label_en.strip(), active=data.active)
+    session.add(rule)
+    session.flush()
+    record(session=session, actor=actor, origin=origin, entity="risk_rule", entity_id=rule.id, action="create",
+           after=_rule_view(rule))
+    return rule
+
+
+def update_rule(*, session: Session, actor: User, origin: Origin, rule_id: int, data: RiskRuleUpdate) -> RiskRule:
+    """Change a rule's parameters, colour, labels or activity (its subject and kind stay); administrators only.
+
+    Colours follow at the next recompute of each subject (an input change, the nightly pass, or ``recompute_now``).
+    """
+    access.require(actor, "configure")
+    rule = session.get(RiskRule, rule_id) if 1 <= rule_id <= 2**62 else None
+    if rule is None:
+        raise not_found("风险规则", "Risk rule", rule_id)
+    before = _rule_view(rule)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("params") is not None:
+        rule.params = rule_params(subject=rule.subject, kind=rule.kind, raw=changes["params"])
+    if changes.get("colour") is not None:
+        rule.colour = _colour(changes["colour"])
+    if changes.get("label_zh") is not None:
+        rule.label_zh = changes["label_zh"].strip()
+    if changes.get("label_en") is not None:
+        rule.label_en = changes["label_en"].strip()
+    if changes.get("active") is not None:
+        rule.active = changes["active"]
+    session.flush()
+    after = _rule_view(rule)
+    if after != before:
+        record(session=session, actor=actor, origin=origin, entity="risk_rule", entity_id=rule.id, action="update",
+               before=before, after=after)
+    return rule
+
+
+def recompute_now(*, session: Session, actor: User, origin: Origin) -> dict[str, int]:
+    """Recompute every colour now (after a rule change), instead of waiting for the nightly pass; audited."""
+    access.require(actor, "configure")
+    counts = recompute_all(session=session, origin=origin)
+    record(session=session, actor=actor, origin=origin, entity="risk_rule", entity_id=0, action="recompute",
+           after=counts)
+    return counts
 
 
 def worst(colours: list[str]) -> Colour:

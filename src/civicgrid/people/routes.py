@@ -19,6 +19,8 @@ from civicgrid.people.schemas import (
     CareCreate,
     CaretakerCreate,
     CareEnd,
+    CareTypeUpdate,
+    CareTypeWrite,
     HouseCreate,
     HouseholdCreate,
     HouseholdMember,
@@ -33,6 +35,8 @@ from civicgrid.people.schemas import (
     RevealRead,
     RevealRequest,
     RiskOverride,
+    RiskRuleCreate,
+    RiskRuleUpdate,
     TenancyCreate,
     ThingCreate,
     VisitCreate,
@@ -225,10 +229,29 @@ def care_dict(record: Any, person: Any = None) -> dict[str, Any]:
     return out
 
 
+def care_type_dict(t: Any) -> dict[str, Any]:
+    return {"code": t.code, "name_zh": t.name_zh, "name_en": t.name_en, "parent_code": t.parent_code,
+            "visit_days": t.visit_days, "sort": t.sort, "active": t.active}
+
+
 @api.get("/api/care/types", summary="Care types (configurable)")
-def list_care_types(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
-    return [{"code": t.code, "name_zh": t.name_zh, "name_en": t.name_en, "parent_code": t.parent_code,
-             "visit_days": t.visit_days} for t in care.care_types(session=session)]
+def list_care_types(session: SessionDep, user: CurrentUser,
+                    include_inactive: Annotated[bool, Query(description="Also the deactivated ones")] = False
+                    ) -> list[dict[str, Any]]:
+    types = care.all_care_types(session=session) if include_inactive else care.care_types(session=session)
+    return [care_type_dict(t) for t in types]
+
+
+@api.post("/api/care/types", status_code=201, summary="Add a care type (administrators)")
+def create_care_type(data: CareTypeWrite, session: SessionDep, user: CurrentUser, origin: OriginDep) -> dict[str, Any]:
+    return care_type_dict(care.create_care_type(session=session, actor=user, origin=origin, data=data))
+
+
+@api.patch("/api/care/types/{code}", summary="Change a care type or its visit schedule (administrators)")
+def update_care_type(code: str, data: CareTypeUpdate, session: SessionDep, user: CurrentUser,
+                     origin: OriginDep) -> dict[str, Any]:
+    """A changed schedule re-plans the next visit of every active record of the type."""
+    return care_type_dict(care.update_care_type(session=session, actor=user, origin=origin, code=code, data=data))
 
 
 @api.get("/api/care", summary="People under care in your area")
@@ -352,6 +375,33 @@ def risk_override(subject: str, subject_id: int, data: RiskOverride, session: Se
                   origin: OriginDep) -> dict[str, Any]:
     return colour_dict(risk.override(session=session, actor=user, origin=origin, subject=subject,
                                      subject_id=subject_id, colour=data.colour, reason=data.reason, until=data.until))
+
+
+def rule_dict(rule: Any) -> dict[str, Any]:
+    return {"id": rule.id, "code": rule.code, "subject": rule.subject, "kind": rule.kind, "params": rule.params,
+            "colour": rule.colour, "label_zh": rule.label_zh, "label_en": rule.label_en, "active": rule.active}
+
+
+@api.get("/api/risk/rules", summary="The five-colour rules")
+def list_risk_rules(session: SessionDep, user: CurrentUser,
+                    subject: Annotated[str | None, Query(max_length=10)] = None) -> list[dict[str, Any]]:
+    return [rule_dict(r) for r in risk.list_rules(session=session, actor=user, subject=subject)]
+
+
+@api.post("/api/risk/rules", status_code=201, summary="Add a five-colour rule (administrators)")
+def create_risk_rule(data: RiskRuleCreate, session: SessionDep, user: CurrentUser, origin: OriginDep) -> dict[str, Any]:
+    return rule_dict(risk.create_rule(session=session, actor=user, origin=origin, data=data))
+
+
+@api.patch("/api/risk/rules/{rule_id}", summary="Change a five-colour rule (administrators)")
+def update_risk_rule(rule_id: int, data: RiskRuleUpdate, session: SessionDep, user: CurrentUser,
+                     origin: OriginDep) -> dict[str, Any]:
+    return rule_dict(risk.update_rule(session=session, actor=user, origin=origin, rule_id=rule_id, data=data))
+
+
+@api.post("/api/risk/recompute", summary="Recompute every colour now (administrators)")
+def recompute_risk(session: SessionDep, user: CurrentUser, origin: OriginDep) -> dict[str, int]:
+    return risk.recompute_now(session=session, actor=user, origin=origin)
 
 
 @api.delete("/api/risk/{subject}/{subject_id}/override", summary="Back to the computed colour (audited)")
@@ -482,3 +532,8 @@ router.include_router(api)
 from civicgrid.people.pages import router as pages  # noqa: E402
 
 router.include_router(pages)
+
+# The administration pages for care types and five-colour rules (under /admin/people).
+from civicgrid.people.config_pages import router as config_pages  # noqa: E402
+
+router.include_router(config_pages)

@@ -232,3 +232,43 @@ class RiskOverride(BaseModel):
     colour: str = Field(max_length=8)
     reason: str = Field(min_length=4, max_length=300)
     until: dt.date | None = None
+
+
+class CareTypeWrite(BaseModel):
+    """A care type as the administrator configures it; ``visit_days`` gives days between visits per colour."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,29}$", description="Lower-case letters, digits and _")
+    name_zh: str = Field(min_length=1, max_length=60)
+    name_en: str = Field("", max_length=100)
+    parent_code: str | None = Field(None, max_length=30, description="The type this is a sub-type of")
+    visit_days: dict[str, int] = Field(description="Days between visits for red, orange, yellow, blue and green")
+    sort: int = Field(0, ge=0, le=10_000)
+    active: bool = True
+
+
+class CareTypeUpdate(BaseModel):
+    name_zh: str | None = Field(None, min_length=1, max_length=60)
+    name_en: str | None = Field(None, max_length=100)
+    parent_code: str | None = Field(None, max_length=30)
+    visit_days: dict[str, int] | None = None
+    sort: int | None = Field(None, ge=0, le=10_000)
+    active: bool | None = None
+
+
+class RiskRuleCreate(BaseModel):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="Lower-case letters, digits and _")
+    subject: str = Field(max_length=10, description="care, place, house or grid")
+    kind: str = Field(max_length=30)
+    params: dict[str, Any] = Field(default_factory=dict)
+    colour: str = Field(max_length=8)
+    label_zh: str = Field(min_length=1, max_length=200)
+    label_en: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
+class RiskRuleUpdate(BaseModel):
+    params: dict[str, Any] | None = None
+    colour: str | None = Field(None, max_length=8)
+    label_zh: str | None = Field(None, min_length=1, max_length=200)
+    label_en: str | None = Field(None, min_length=1, max_length=200)
+    active: bool | None = None
