@@ -490,6 +490,43 @@ def people_care_scan(
         typer.echo("风险颜色已重算 / colours recomputed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@people_app.command("rotate-key")
+@domain_errors
+def people_rotate_key(
+    new_key_env: Annotated[str, typer.Option(help="Environment variable holding the new key (else prompted, hidden)")]
+    = "CIVICGRID_NEW_DATA_KEY",
+    old_key_env: Annotated[str | None, typer.Option(
+        help="Environment variable holding the old key (default: the configured CIVICGRID_DATA_KEY)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check that the old key opens everything; write nothing")]
+    = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Re-encrypt and re-hash every ID number and phone with a new data key, all or nothing — 轮换数据密钥."""
+    from civicgrid.db import unit_of_work
+    from civicgrid.people import keys
+    from civicgrid.settings import get_settings
+
+    old_key = os.environ.get(old_key_env, "") if old_key_env else get_settings().data_key
+    if old_key_env and not old_key:
+        raise InvalidInput(f"环境变量 {old_key_env} 未设置", f"The environment variable {old_key_env} is not set")
+    new_key = os.environ.get(new_key_env, "")
+    if not new_key:
+        new_key = typer.prompt("新数据密钥 / new data key", hide_input=True, confirmation_prompt=True)
+    keys.check_new_key(old_key, new_key)
+    if not dry_run and not yes:
+        typer.confirm("请先停止所有 civicgrid 进程（服务和定时任务）。继续？ / Stop every civicgrid process "
+                      "(servers and schedulers) first. Continue?", abort=True)
+    with unit_of_work() as session:
+        done = keys.rotate_data_key(session=session, origin=ORIGIN, old_key=old_key, new_key=new_key, dry_run=dry_run)
+    for line in done.lines():
+        typer.echo(line)
+    if dry_run:
+        typer.echo("检查通过，未做任何修改 / check passed; nothing was changed")
+    else:
+        typer.echo("已用新密钥重新加密。请把 CIVICGRID_DATA_KEY 设为新密钥后再启动服务 / re-encrypted with the new key: "
+                   "set CIVICGRID_DATA_KEY to it before starting civicgrid again")
+
+
 def run() -> None:
     """Entry point for ``python -m civicgrid.cli``."""
     app()

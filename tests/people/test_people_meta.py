@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.people import care, importer, models, risk, service
+from civicgrid.people import care, importer, keys, models, risk, service
+from civicgrid.settings import get_settings
 from civicgrid.people.schemas import (
     BuildingCreate,
     CareChange,
@@ -35,7 +36,8 @@ from civicgrid.people.schemas import (
 )
 from tests.people.conftest import ORIGIN, new_id
 
-MODULES = ["civicgrid.people.service", "civicgrid.people.care", "civicgrid.people.risk", "civicgrid.people.importer"]
+MODULES = ["civicgrid.people.service", "civicgrid.people.care", "civicgrid.people.risk", "civicgrid.people.importer",
+           "civicgrid.people.keys"]
 READ_ONLY = {
     "civicgrid.people.service": {"document_hash", "seal_document", "seal_phone", "locate", "person_read", "audit_view",
                                  "visible_persons", "get_person", "find_by_document", "person_query", "name_prefix",
@@ -46,7 +48,8 @@ READ_ONLY = {
                               "all_care_types"},
     "civicgrid.people.risk": {"worst", "evaluate", "colour_of", "grid_map", "rule_params", "list_rules"},
     "civicgrid.people.importer": {"template", "read_rows", "file_sha256", "parse_person_row", "review_queue",
-                                  "get_review", "report_lines"},
+                                  "get_review", "report_lines", "review_dedupe_key"},
+    "civicgrid.people.keys": {"check_new_key"},
 }
 # Writers of reference data (seeded by the migration) and job wrappers opening their own unit of work.
 EXEMPT = {
@@ -149,6 +152,8 @@ def _mutating(people):
             session=s, actor=w.users["admin"], origin=ORIGIN, rule_id=s.scalar(select(models.RiskRule.id).limit(1)),
             data=RiskRuleUpdate(label_en="changed by the meta test")),
         "risk.recompute_now": lambda s: risk.recompute_now(session=s, actor=w.users["admin"], origin=ORIGIN),
+        "keys.rotate_data_key": lambda s: (people.add("元十三", phone="13800000003"), keys.rotate_data_key(
+            session=s, origin=ORIGIN, old_key=get_settings().data_key, new_key="meta-test-new-data-key")),
         "risk.recompute": lambda s: risk.recompute(session=s, subject="place", subject_id=place(s).id),
         "risk.override": lambda s: risk.override(session=s, actor=op, origin=ORIGIN, subject="place", subject_id=place(s).id,
                                                  colour="red", reason="人工研判升级"),
@@ -209,6 +214,7 @@ MUTATING_NAMES = {
     "civicgrid.people.risk": {"recompute", "override", "clear_override", "recompute_all", "create_rule", "update_rule",
                               "recompute_now"},
     "civicgrid.people.importer": {"import_persons", "import_records", "resolve_review", "export_persons", "import_path"},
+    "civicgrid.people.keys": {"rotate_data_key"},
 }
 
 

@@ -38,37 +38,40 @@ def _keys(secret: str) -> tuple[AESGCM, bytes]:
     return AESGCM(derive(b"encrypt v1")), derive(b"lookup-hash v1")
 
 
-def _current() -> tuple[AESGCM, bytes]:
-    return _keys(get_settings().data_key)
+def _current(secret: str | None = None) -> tuple[AESGCM, bytes]:
+    return _keys(get_settings().data_key if secret is None else secret)
 
 
-def encrypt(value: str | None, *, kind: str) -> bytes | None:
-    """The sealed envelope of ``value`` (version, nonce, ciphertext+tag), or None."""
+def encrypt(value: str | None, *, kind: str, secret: str | None = None) -> bytes | None:
+    """The sealed envelope of ``value`` (version, nonce, ciphertext+tag), or None.
+
+    ``secret`` defaults to the configured data key; key rotation passes the new one.
+    """
     if value is None:
         return None
-    aead, _ = _current()
+    aead, _ = _current(secret)
     nonce = os.urandom(NONCE_BYTES)
     return VERSION + nonce + aead.encrypt(nonce, value.encode("utf-8"), kind.encode("ascii"))
 
 
-def decrypt(blob: bytes | None, *, kind: str) -> str | None:
-    """The clear value of an envelope made by ``encrypt`` with the same kind."""
+def decrypt(blob: bytes | None, *, kind: str, secret: str | None = None) -> str | None:
+    """The clear value of an envelope made by ``encrypt`` with the same kind (and the same key)."""
     if blob is None:
         return None
     blob = bytes(blob)
     if blob[:1] != VERSION:
         raise DataKeyError("unknown envelope version")
-    aead, _ = _current()
+    aead, _ = _current(secret)
     try:
         return aead.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], kind.encode("ascii")).decode("utf-8")
     except InvalidTag:
         raise DataKeyError("cannot decrypt: wrong data key or altered ciphertext") from None
 
 
-def lookup_hash(value: str | None, *, kind: str) -> str | None:
+def lookup_hash(value: str | None, *, kind: str, secret: str | None = None) -> str | None:
     """A keyed hash (HMAC-SHA256, 128 bits as hex) for exact-match lookup; None for None."""
     if value is None:
         return None
-    _, key = _current()
+    _, key = _current(secret)
     # hmac.digest is the one-shot C path: several times faster than hmac.new() per value.
     return hmac.digest(key, kind.encode("ascii") + b":" + value.encode("utf-8"), "sha256")[:16].hex()

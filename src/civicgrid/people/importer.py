@@ -257,14 +257,44 @@ class Incoming:
     @property
     def content_hash(self) -> str:
         """What makes two rows "the same question" for the review queue (no clear identifier inside)."""
-        content = json.dumps([self.name, self.id_hash, self.birth_date.isoformat() if self.birth_date else None,
-                              self.gender, self.phone_hash, self.fields, self.household_number, self.region_code,
-                              self.lat, self.lon, self.as_of.isoformat()], ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(content.encode()).hexdigest()
+        return _content_hash(self.name, self.id_hash, self.birth_date.isoformat() if self.birth_date else None,
+                             self.gender, self.phone_hash, self.fields, self.household_number, self.region_code,
+                             self.lat, self.lon, self.as_of.isoformat())
 
     def candidate(self) -> Candidate:
         return Candidate(("incoming", self.row_no), self.name, self.birth_date, self.gender, self.id_hash,
                          self.phone_hash, {})
+
+
+def _content_hash(*parts: Any) -> str:
+    content = json.dumps(list(parts), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _review_key(candidate_id: int, content_hash: str) -> str:
+    return hashlib.sha256(f"{candidate_id}:{content_hash}".encode()).hexdigest()
+
+
+def review_dedupe_key(item: ReviewItem, *, id_hash: str | None, phone_hash: str | None) -> str | None:
+    """The review item's dedupe key recomputed with these lookup hashes (for a data-key rotation), or None.
+
+    The incoming row is rebuilt from what the item stored; the result is only trusted if the same
+    reconstruction with the item's current hashes gives back its current key. Items from before the
+    raw location was stored, located by position, cannot be rebuilt (None).
+    """
+    data = item.incoming or {}
+    located = [(data.get("raw_region_code"), data.get("lat"), data.get("lon"))] if "raw_region_code" in data else \
+        [(data.get("region_code"), None, None)]
+
+    def key(ih: str | None, ph: str | None, where: tuple[Any, Any, Any]) -> str:
+        return _review_key(item.candidate_id, _content_hash(
+            data.get("name"), ih, data.get("birth_date"), data.get("gender"), ph, data.get("fields"),
+            data.get("household_number"), where[0], where[1], where[2], data.get("as_of")))
+
+    for where in located:
+        if key(data.get("id_hash"), data.get("phone_hash"), where) == item.dedupe_key:
+            return key(id_hash, phone_hash, where)
+    return None
 
 
 class RowError(Exception):
@@ -798,7 +828,7 @@ class PersonImporter:
     def _queue(self, queued: list[tuple[Incoming, _Stored, float, tuple]]) -> None:
         if not queued:
             return
-        keys = {inc.row_no: hashlib.sha256(f"{s.id}:{inc.content_hash}".encode()).hexdigest() for inc, s, _, _ in queued}
+        keys = {inc.row_no: _review_key(s.id, inc.content_hash) for inc, s, _, _ in queued}
         existing = {k: (i, st) for k, i, st in self.session.execute(
             select(ReviewItem.dedupe_key, ReviewItem.id, ReviewItem.status).where(ReviewItem.dedupe_key.in_(list(keys.values()))))}
         for inc, stored, score_, reasons in queued:
@@ -816,7 +846,9 @@ class PersonImporter:
                         "birth_date": inc.birth_date.isoformat() if inc.birth_date else None, "gender": inc.gender,
                         "phone_masked": inc.phone_masked, "phone_hash": inc.phone_hash,
                         "region_code": inc.region.code if inc.region else None, "fields": inc.fields,
-                        "household_number": inc.household_number, "as_of": inc.as_of.isoformat(), "source": self.source}
+                        "household_number": inc.household_number, "as_of": inc.as_of.isoformat(), "source": self.source,
+                        # The row's own location, so the dedupe key can be rebuilt (data-key rotation).
+                        "raw_region_code": inc.region_code, "lat": inc.lat, "lon": inc.lon}
             item = ReviewItem(batch_id=self.batch.id, row_no=inc.row_no, candidate_id=stored.id, score=round(score_, 3),
                               reasons=[list(r) for r in reasons], incoming=incoming, incoming_id_cipher=inc.id_cipher,
                               incoming_phone_cipher=inc.phone_cipher, dedupe_key=key, status="open",

@@ -85,9 +85,10 @@ class SealedDocument:
     upgraded: bool = False
 
 
-def document_hash(kind: str, number: str) -> str:
+def document_hash(kind: str, number: str, *, secret: str | None = None) -> str:
     """The lookup hash of a normalised document number (resident IDs and others apart)."""
-    return crypto.lookup_hash(number, kind="id" if kind == "resident" else f"doc:{kind}")  # type: ignore[return-value]
+    return crypto.lookup_hash(number, kind="id" if kind == "resident" else f"doc:{kind}",  # type: ignore[return-value]
+                              secret=secret)
 
 
 def seal_document(kind: str, number: str, *, today: dt.date | None = None) -> SealedDocument:
