@@ -486,6 +486,10 @@ def clear_override(*, session: Session, actor: User, origin: Origin, subject: st
            action="clear_override", from_state=old, to_state=row.colour, note=reason)
     if subject == "care" and old != row.colour:
         _care_colour_changed(session, _subject(session, "care", subject_id), row.colour)
+    # Like an override, clearing one moves the subject's grid at once.
+    grid_id = _grid_of(subject, _subject(session, subject, subject_id))
+    if grid_id is not None:
+        recompute(session=session, subject="grid", subject_id=grid_id, origin=origin, cascade=False)
     return row
 
 
