@@ -178,16 +178,16 @@ def rule_params(*, subject: str, kind: str, raw: dict[str, Any]) -> dict[str, An
                 raise InvalidInput(f"{p.zh}应在 {p.low}–{p.high} 之间", f"{p.en} must be between {p.low} and {p.high}")
             out[p.name] = number
         elif p.type == "level":
-            if value not in CARE_LEVELS:
+            if not isinstance(value, str) or value not in CARE_LEVELS:
                 raise InvalidInput(f"管控等级 {value!r} 无效", f"Unknown care level {value!r}", allowed=list(CARE_LEVELS))
             out[p.name] = value
         elif p.type == "colour":
-            if value not in colours:
+            if not isinstance(value, str) or value not in colours:
                 raise InvalidInput(f"颜色 {value!r} 无效", f"Unknown colour {value!r}", allowed=colours)
             out[p.name] = value
         else:  # colours
-            chosen = [value] if isinstance(value, str) else list(value)
-            if not chosen or any(c not in colours for c in chosen):
+            chosen = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+            if not chosen or any(not isinstance(c, str) or c not in colours for c in chosen):
                 raise InvalidInput(f"{p.zh}须从红、橙、黄、蓝、绿中选择", f"{p.en}: choose from red, orange, yellow, blue, green",
                                    allowed=colours)
             out[p.name] = [c for c in colours if c in chosen]
