@@ -1,16 +1,18 @@
 """People under care (重点人群): types, care records, caretakers, visit schedules, visit log, alerts.
 
 The visit interval depends on the type and the person's risk colour (``CareType.visit_days``);
-``scan_visits`` (run by the scheduler and the CLI) alerts the caretakers and the community
-centre once per missed due date, so running it twice sends nothing twice. A case that
-involves a person under care is flagged to their caretakers (``link_case_person``).
+``scan_visits`` (a periodic job in ``civicgrid.jobs``, and ``civicgrid people care-scan``) alerts
+the caretakers and the community centre once per missed due date, so running it twice sends
+nothing twice; ``run_nightly_if_due`` recomputes every colour once a local day. A case that
+involves a person under care is flagged to their caretakers (``link_case_person``). Visits carry
+photos checked by their bytes (``events.attachments.sniff``) and stored by content hash. Types and
+their schedules are configured by administrators (``create_care_type``, ``update_care_type``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +57,6 @@ from civicgrid.people.service import get_person, seal_phone
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.settings import get_settings
 
-log = logging.getLogger("civicgrid.care")
 ORIGIN = Origin("scheduler")
 
 # Days between visits by colour, unless the type says otherwise.
