@@ -18,6 +18,7 @@ log = logging.getLogger("civicgrid.jobs")
 # "module:function" — each function takes no argument and returns a printable result.
 PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("civicgrid.events.scheduler:run_once", "事件时限", "case deadlines"),
+    ("civicgrid.events.tally:refresh_if_stale", "统计台账重算与合并", "case tallies: rebuild if stale, compact"),
     ("civicgrid.mediation.scheduler:run_once", "调解协议履行与时限", "mediation obligations and deadlines"),
     ("civicgrid.petitions.scheduler:run_once", "信访办理时限提醒", "petition deadline reminders"),
     ("civicgrid.people.care:run_visit_scan", "重点人员走访逾期", "missed care visits"),

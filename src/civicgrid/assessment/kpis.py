@@ -33,9 +33,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.models import User
+from civicgrid.auth.models import Role, User
 from civicgrid.errors import InvalidInput
-from civicgrid.events.models import Case
+from civicgrid.events import tally
+from civicgrid.events.models import Case, CaseTally
 from civicgrid.events.scope import case_scope
 from civicgrid.events.workflow import OPEN, CaseState
 from civicgrid.regions.models import Region, subtree_range
@@ -538,38 +539,181 @@ def count_measures(
     grouping: Grouping | None = None,
     keys: Iterable[str] | None = None,
     with_handling: bool = True,
+    use_tally: bool = True,
 ) -> dict[object, Kpis]:
-    """The named counts (default: all) per group key, in the actor's scope: one query per cohort."""
+    """The named counts (default: all) per group key, in the actor's scope: one query per cohort.
+
+    Whole past days come from the case tallies (events/tally.py) when the question fits one
+    of their ledgers; today, and any question that does not fit, from the cases themselves.
+    Both give the same numbers (tests/assessment/test_tally_kpis.py); ``use_tally=False``
+    forces the cases.
+    """
     wanted = [COUNT[k] for k in (keys or COUNT)]
     results: dict[object, Kpis] = {}
+    by_cohort: dict[str, list[Count]] = {}
+    for count in wanted:
+        by_cohort.setdefault(count.cohort, []).append(count)
+    ledger = tally_ledger(actor, subject, grouping) if use_tally else None
+    limit = tally.usable_limit(session) if ledger is not None else None
+    today = local_day(ctx.now)
+    for cohort, counts in by_cohort.items():
+        fits = ledger is not None and limit is not None and (
+            cohort != "registered" or limit == ctx.register_limit_minutes) and (
+            # A handler's events are those of the cases now with their unit, not those naming it.
+            cohort != "history" or actor.role != Role.HANDLER)
+        if not fits:
+            _case_counts(session, actor, ctx, subject, grouping, cohort, counts, with_handling, results)
+            continue
+        if cohort == "open":
+            _tally_counts(session, ledger, actor, subject, grouping, cohort, counts, None, with_handling, results)
+            continue
+        last_past = min(ctx.period.last, today - dt.timedelta(days=1))
+        if ctx.period.first <= last_past:
+            _tally_counts(session, ledger, actor, subject, grouping, cohort, counts,
+                          Period(ctx.period.first, last_past), with_handling, results)
+        if ctx.period.last >= today:
+            # Today (and later): "overdue" depends on the instant, and these cases are few.
+            rest = Ctx(Period(max(ctx.period.first, today), ctx.period.last), ctx.now, ctx.register_limit_minutes)
+            _case_counts(session, actor, rest, subject, grouping, cohort, counts, with_handling, results)
+    return results
+
+
+def _case_counts(session: Session, actor: User, ctx: Ctx, subject: Subject | None, grouping: Grouping | None,
+                 cohort: str, counts: Sequence[Count], with_handling: bool, results: dict[object, Kpis]) -> None:
+    """One cohort's counts read from the cases (and, for dispatches and returns, the history)."""
+    if cohort == "history":
+        _history_counts(session, actor, ctx, subject, grouping, counts, results)
+        return
     scope = [case_scope(actor)]
     if subject is not None and subject.case_filter() is not None:
         scope.append(subject.case_filter())
     key_col = _case_key(grouping)
-    by_cohort: dict[str, list[Count]] = {}
-    for count in wanted:
-        by_cohort.setdefault(count.cohort, []).append(count)
-    for cohort, counts in by_cohort.items():
-        if cohort == "history":
-            _history_counts(session, actor, ctx, subject, grouping, counts, results)
+    cols = [
+        (func.count() if c.condition is None else func.sum(case((c.condition(ctx), 1), else_=0))).label(c.key)
+        for c in counts
+    ]
+    if cohort == "resolved" and with_handling:
+        cols.append(func.sum(HANDLING_SECONDS).label("_handling"))
+    stmt = select(key_col.label("_key"), *cols).where(*scope, COHORTS[cohort](ctx)).group_by(key_col)
+    for row in session.execute(stmt).mappings():
+        key = _resolve_key(grouping, row["_key"])
+        if key is None:
             continue
-        cols = [
-            (func.count() if c.condition is None else func.sum(case((c.condition(ctx), 1), else_=0))).label(c.key)
-            for c in counts
-        ]
-        if cohort == "resolved" and with_handling:
-            cols.append(func.sum(HANDLING_SECONDS).label("_handling"))
-        stmt = select(key_col.label("_key"), *cols).where(*scope, COHORTS[cohort](ctx)).group_by(key_col)
-        for row in session.execute(stmt).mappings():
-            key = _resolve_key(grouping, row["_key"])
-            if key is None:
+        kpis = results.setdefault(key, Kpis())
+        for c in counts:
+            kpis.counts[c.key] += row[c.key] or 0
+        if "_handling" in row:
+            kpis.handling_seconds += float(row["_handling"] or 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the case tallies
+# ---------------------------------------------------------------------------------------
+
+# Where each count is in the tallies: (tally cohort, the counter columns summed).
+TALLIED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "received": ("received", ("n",)),
+    "registered": ("registered", ("n",)),
+    "registered_on_time": ("registered", ("registered_on_time",)),
+    "registered_inaccurate": ("registered", ("registered_inaccurate",)),
+    "self_handled": ("registered", ("self_handled",)),
+    "dispatched": ("dispatch", ("n",)),
+    "returned": ("return", ("n",)),
+    "due": ("due", ("n",)),
+    "deferred": ("due", ("deferred",)),
+    "closed": ("due", ("closed_now",)),
+    "closed_on_time": ("due", ("closed_on_time",)),
+    "handled_on_time": ("due", ("handled_on_time",)),
+    # On a past day every deadline has passed: overdue = resolved late + still unresolved.
+    "overdue": ("due", ("resolved_late", "unresolved")),
+    "handled": ("resolved", ("n",)),
+    "reworked": ("resolved", ("reworked",)),
+    "extended": ("resolved", ("extended",)),
+    "closures": ("closed", ("n",)),
+    "rated": ("closed", ("rated",)),
+    "satisfied": ("closed", ("satisfied",)),
+    "open_now": ("open", ("n",)),
+    "overdue_now": ("open", ("overdue_now",)),
+}
+
+
+def tally_ledger(actor: User, subject: Subject | None, grouping: Grouping | None) -> str | None:
+    """The tally ledger that answers this question exactly, or None (read the cases).
+
+    The area ledger keeps streets and all units together; the unit ledger keeps units within
+    districts. A question fits when every region it names is at most that deep and it asks
+    about units only through the unit ledger (a handler's scope is their unit).
+    """
+    if actor.role == Role.CITIZEN or (actor.role == Role.HANDLER and not actor.unit_id):
+        return None
+    if (subject is not None and subject.kind == "worker") or (grouping is not None and grouping.kind == "worker"):
+        return None
+    by_unit = actor.role == Role.HANDLER or (subject is not None and subject.kind == "unit") or (
+        grouping is not None and grouping.kind == "unit")
+    ledger = tally.UNIT if by_unit else tally.AREA
+    paths = [] if actor.role == Role.HANDLER else [actor.scope_path]
+    if subject is not None and subject.path is not None:
+        paths.append(subject.path)
+    if grouping is not None and grouping.kind == "children":
+        paths.extend(r.path for r in grouping.children)
+    if any(tally.path_depth(p) > tally.LEDGER_DEPTH[ledger] for p in paths):
+        return None
+    return ledger
+
+
+def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject | None, grouping: Grouping | None,
+                  cohort: str, counts: Sequence[Count], period: Period | None, with_handling: bool,
+                  results: dict[object, Kpis]) -> None:
+    t = CaseTally.__table__.c
+    where = [t.ledger == ledger]
+    if actor.role == Role.HANDLER:
+        where.append(t.unit_id == actor.unit_id)
+    else:
+        where.append(_area_range(t.area_path, actor.scope_path))
+    if subject is not None and subject.path is not None:
+        where.append(_area_range(t.area_path, subject.path))
+    if subject is not None and subject.kind == "unit":
+        where.append(t.unit_id == subject.id)
+    if grouping is None:
+        key_col = literal(0)
+    elif grouping.kind == "unit":
+        key_col = t.unit_id
+    else:
+        lengths = {len(r.path) for r in grouping.children}
+        key_col = func.substr(t.area_path, 1, lengths.pop()) if len(lengths) == 1 else t.area_path
+    columns: dict[str, list[str]] = {}
+    tally_cohorts: set[str] = set()
+    for c in counts:
+        name, summed = TALLIED[c.key]
+        tally_cohorts.add(name)
+        columns[c.key] = list(summed)
+    needed = sorted({col for cols in columns.values() for col in cols} | {"n"})
+    sums = [func.sum(t[col]).label(col) for col in needed]
+    if cohort == "resolved" and with_handling:
+        sums.append(func.sum(t.handling_seconds).label("_handling"))
+    where.append(t.cohort.in_(sorted(tally_cohorts)))
+    if period is not None:
+        where.append(and_(t.day >= period.first, t.day <= period.last))
+    stmt = select(key_col.label("_key"), t.cohort, *sums).where(*where).group_by(key_col, t.cohort)
+    for row in session.execute(stmt).mappings():
+        raw = row["_key"]
+        if grouping is not None and grouping.kind == "unit" and raw == 0:
+            raw = None  # the unit ledger keeps "no unit" as 0; the cases as NULL
+        key = _resolve_key(grouping, raw)
+        if key is None:
+            continue
+        kpis = results.setdefault(key, Kpis())
+        for c in counts:
+            if TALLIED[c.key][0] != row["cohort"]:
                 continue
-            kpis = results.setdefault(key, Kpis())
-            for c in counts:
-                kpis.counts[c.key] += row[c.key] or 0
-            if "_handling" in row:
-                kpis.handling_seconds += float(row["_handling"] or 0)
-    return results
+            kpis.counts[c.key] += sum(int(row[col] or 0) for col in columns[c.key])
+        if "_handling" in row:
+            kpis.handling_seconds += float(row["_handling"] or 0)
+
+
+def _area_range(column, path: str) -> ColumnElement[bool]:
+    low, high = subtree_range(path)
+    return and_(column >= low, column < high)
 
 
 def _history_counts(session: Session, actor: User, ctx: Ctx, subject: Subject | None, grouping: Grouping | None,

@@ -24,6 +24,7 @@ from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
 from civicgrid.errors import InvalidInput, not_found
+from civicgrid.events import tally
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.units.models import Unit
 
@@ -123,6 +124,10 @@ def update_scheme(*, session: Session, actor: User, origin: Origin, target: str,
     row.weights, row.grades, row.register_limit_minutes = dict(weights), list(grades), limit
     row.updated_at, row.updated_by_id = utcnow(), actor.id
     session.flush()
+    if target == "region" and limit != before.register_limit_minutes:
+        # The case tallies count on-time registrations with the regions' limit: recount them
+        # (the periodic job rebuilds; until then the KPIs read the cases).
+        tally.mark_stale(session=session, register_limit_minutes=limit)
     record(session=session, actor=actor, origin=origin, entity="assessment_scheme", entity_id=target,
            action="update", before={"weights": before.weights, "grades": before.grades,
                                     "register_limit_minutes": before.register_limit_minutes},

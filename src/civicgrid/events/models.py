@@ -6,7 +6,9 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
     Enum,
     Float,
     ForeignKey,
@@ -256,3 +258,48 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseTally(Base):
+    """Rows of the case tallies (events/tally.py): per ledger, KPI cohort, local day, area and unit,
+    the number of cases and of those meeting each KPI condition. Rows are appended as deltas and
+    compacted; a key's figures are the sum of its rows."""
+
+    __tablename__ = "case_tally"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ledger: Mapped[str] = mapped_column(String(4), nullable=False)  # area | unit
+    cohort: Mapped[str] = mapped_column(String(10), nullable=False)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    area_path: Mapped[str] = mapped_column(String(255), nullable=False)
+    unit_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # 0: none / all units
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    registered_on_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    registered_inaccurate: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    self_handled: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    deferred: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    closed_now: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    handled_on_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    resolved_late: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unresolved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reworked: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    extended: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    overdue_now: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    handling_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+
+    __table_args__ = (Index("ix_case_tally_key", "ledger", "cohort", "day", "area_path", "unit_id"),)
+
+
+class CaseTallyMeta(Base):
+    """One row: whether the tallies may be read, and the registration limit and zone they count with."""
+
+    __tablename__ = "case_tally_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), nullable=False)  # ready | stale | rebuilding
+    register_limit_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)

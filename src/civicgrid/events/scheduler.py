@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Origin, record
 from civicgrid.db import unit_of_work, utcnow
+from civicgrid.events import tally
 from civicgrid.events.models import Case, Category
 from civicgrid.events.service import system_transition
 from civicgrid.events.workflow import CLOCK_RUNNING, CaseState
@@ -38,7 +39,11 @@ class ScanResult:
 def _claim(session: Session, case_id: int, flag) -> bool:
     # Only the first process to flip the flag owns the follow-up (notification, escalation).
     result = session.execute(update(Case).where(Case.id == case_id, flag.is_(False)).values({flag: True}))
-    return (result.rowcount or 0) == 1
+    claimed = (result.rowcount or 0) == 1
+    if claimed:
+        # A bulk UPDATE bypasses the mapper events that keep the case tallies.
+        tally.flag_set(session=session, case_id=case_id, name=flag.key)
+    return claimed
 
 
 def scan_deadlines(*, session: Session, now: dt.datetime | None = None) -> ScanResult:
