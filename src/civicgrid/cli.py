@@ -407,6 +407,27 @@ def scheduler_run_once() -> None:
         typer.echo(f"{zh} / {en}: {result}")
 
 
+@cases_app.command("tally")
+@domain_errors
+def cases_tally(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Recount every tally from the cases")] = False,
+) -> None:
+    """Compact the case tallies behind the KPIs, or recount them (--rebuild) — 统计台账合并或重算."""
+    import time
+
+    from civicgrid.db import unit_of_work
+    from civicgrid.events import tally
+
+    started = time.perf_counter()
+    with unit_of_work() as session:
+        if rebuild:
+            rows = tally.rebuild(session=session)
+            typer.echo(f"统计台账已重算 / case tallies recounted: {rows:,} 行 rows, {time.perf_counter() - started:.1f} s")
+        else:
+            merged = tally.compact(session=session)
+            typer.echo(f"统计台账已合并 / case tallies compacted: {merged:,} 行 rows merged")
+
+
 @calendar_app.command("import")
 @domain_errors
 def calendar_import(
