@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event, func, select, text
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -65,6 +66,12 @@ _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
 # Tests run every unit of work inside one outer transaction that they roll back afterwards.
 _test_session: Session | None = None
+
+
+# SQLAlchemy renders no table hints on SQLite; its one hint, ``INDEXED BY``, is how a few
+# queries keep its planner off a region range that for a city is every case (see
+# ``assessment/kpis.py`` and the case list). Every other dialect ignores "sqlite" hints.
+SQLiteCompiler.get_from_hint_text = lambda self, table, text: text
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

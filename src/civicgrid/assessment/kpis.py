@@ -556,6 +556,9 @@ def count_measures(
     ledger = tally_ledger(actor, subject, grouping) if use_tally else None
     limit = tally.usable_limit(session) if ledger is not None else None
     today = local_day(ctx.now)
+    last_past = min(ctx.period.last, today - dt.timedelta(days=1))
+    open_counts: list[Count] = []
+    past_counts: list[Count] = []
     for cohort, counts in by_cohort.items():
         fits = ledger is not None and limit is not None and (
             cohort != "registered" or limit == ctx.register_limit_minutes) and (
@@ -563,18 +566,21 @@ def count_measures(
             cohort != "history" or actor.role != Role.HANDLER)
         if not fits:
             _case_counts(session, actor, ctx, subject, grouping, cohort, counts, with_handling, results)
-            continue
-        if cohort == "open":
-            _tally_counts(session, ledger, actor, subject, grouping, cohort, counts, None, with_handling, results)
-            continue
-        last_past = min(ctx.period.last, today - dt.timedelta(days=1))
-        if ctx.period.first <= last_past:
-            _tally_counts(session, ledger, actor, subject, grouping, cohort, counts,
-                          Period(ctx.period.first, last_past), with_handling, results)
-        if ctx.period.last >= today:
-            # Today (and later): "overdue" depends on the instant, and these cases are few.
-            rest = Ctx(Period(max(ctx.period.first, today), ctx.period.last), ctx.now, ctx.register_limit_minutes)
-            _case_counts(session, actor, rest, subject, grouping, cohort, counts, with_handling, results)
+        elif cohort == "open":
+            open_counts.extend(counts)
+        else:
+            if ctx.period.first <= last_past:
+                past_counts.extend(counts)
+            if ctx.period.last >= today:
+                # Today (and later): "overdue" depends on the instant, and these cases are few.
+                rest = Ctx(Period(max(ctx.period.first, today), ctx.period.last), ctx.now, ctx.register_limit_minutes)
+                _case_counts(session, actor, rest, subject, grouping, cohort, counts, with_handling, results)
+    # One pass over the tallies for all the cohorts they answer (and one for the open cases).
+    if open_counts:
+        _tally_counts(session, ledger, actor, subject, grouping, open_counts, None, with_handling, results)
+    if past_counts:
+        _tally_counts(session, ledger, actor, subject, grouping, past_counts, Period(ctx.period.first, last_past),
+                      with_handling, results)
     return results
 
 
@@ -595,6 +601,9 @@ def _case_counts(session: Session, actor: User, ctx: Ctx, subject: Subject | Non
     if cohort == "resolved" and with_handling:
         cols.append(func.sum(HANDLING_SECONDS).label("_handling"))
     stmt = select(key_col.label("_key"), *cols).where(*scope, COHORTS[cohort](ctx)).group_by(key_col)
+    if cohort in COVER_INDEX and _wide_or_short(actor, subject, ctx.period):
+        # SQLite would otherwise range over the region index, which for a city is every case.
+        stmt = stmt.with_hint(Case, f"INDEXED BY {COVER_INDEX[cohort]}", "sqlite")
     for row in session.execute(stmt).mappings():
         key = _resolve_key(grouping, row["_key"])
         if key is None:
@@ -604,6 +613,23 @@ def _case_counts(session: Session, actor: User, ctx: Ctx, subject: Subject | Non
             kpis.counts[c.key] += row[c.key] or 0
         if "_handling" in row:
             kpis.handling_seconds += float(row["_handling"] or 0)
+
+
+# The covering index of each period cohort (events/models.py COHORT_INDEXES).
+COVER_INDEX = {"received": "ix_case_received_cover", "registered": "ix_case_registered_cover",
+               "due": "ix_case_due_cover", "resolved": "ix_case_resolved_cover", "closed": "ix_case_closed_cover"}
+
+
+def _wide_or_short(actor: User, subject: Subject | None, period: Period) -> bool:
+    """Whether the period's timestamp index beats the region index: a day or two, or a street or wider."""
+    if period.days <= 2:
+        return True
+    paths = [] if actor.role in (Role.HANDLER, Role.CITIZEN) else [actor.scope_path]
+    if subject is not None and subject.path is not None:
+        paths.append(subject.path)
+    if subject is not None and subject.kind == "worker":
+        return False
+    return bool(paths) and max(tally.path_depth(p) for p in paths) <= tally.LEDGER_DEPTH[tally.AREA]
 
 
 # ---------------------------------------------------------------------------------------
@@ -662,7 +688,7 @@ def tally_ledger(actor: User, subject: Subject | None, grouping: Grouping | None
 
 
 def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject | None, grouping: Grouping | None,
-                  cohort: str, counts: Sequence[Count], period: Period | None, with_handling: bool,
+                  counts: Sequence[Count], period: Period | None, with_handling: bool,
                   results: dict[object, Kpis]) -> None:
     t = CaseTally.__table__.c
     where = [t.ledger == ledger]
@@ -681,15 +707,15 @@ def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject |
     else:
         lengths = {len(r.path) for r in grouping.children}
         key_col = func.substr(t.area_path, 1, lengths.pop()) if len(lengths) == 1 else t.area_path
-    columns: dict[str, list[str]] = {}
-    tally_cohorts: set[str] = set()
+    wanted: dict[str, list[tuple[str, list[str]]]] = {}  # tally cohort → [(count key, columns summed)]
     for c in counts:
         name, summed = TALLIED[c.key]
-        tally_cohorts.add(name)
-        columns[c.key] = list(summed)
+        wanted.setdefault(name, []).append((c.key, list(summed)))
+    tally_cohorts = set(wanted)
+    columns = {key: cols for pairs in wanted.values() for key, cols in pairs}
     needed = sorted({col for cols in columns.values() for col in cols} | {"n"})
     sums = [func.sum(t[col]).label(col) for col in needed]
-    if cohort == "resolved" and with_handling:
+    if "resolved" in tally_cohorts and with_handling:
         sums.append(func.sum(t.handling_seconds).label("_handling"))
     where.append(t.cohort.in_(sorted(tally_cohorts)))
     if period is not None:
@@ -703,11 +729,9 @@ def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject |
         if key is None:
             continue
         kpis = results.setdefault(key, Kpis())
-        for c in counts:
-            if TALLIED[c.key][0] != row["cohort"]:
-                continue
-            kpis.counts[c.key] += sum(int(row[col] or 0) for col in columns[c.key])
-        if "_handling" in row:
+        for count_key, cols in wanted[row["cohort"]]:
+            kpis.counts[count_key] += sum(int(row[col] or 0) for col in cols)
+        if "_handling" in row and row["cohort"] == "resolved":
             kpis.handling_seconds += float(row["_handling"] or 0)
 
 

@@ -290,7 +290,11 @@ class CaseTally(Base):
     overdue_now: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     handling_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
 
-    __table_args__ = (Index("ix_case_tally_key", "ledger", "cohort", "day", "area_path", "unit_id"),)
+    # Covering: a KPI question is one range of the index, never a visit to the table.
+    __table_args__ = (Index("ix_case_tally_key", "ledger", "cohort", "day", "area_path", "unit_id", "n",
+                            "registered_on_time", "registered_inaccurate", "self_handled", "deferred", "closed_now",
+                            "closed_on_time", "handled_on_time", "resolved_late", "unresolved", "reworked",
+                            "extended", "rated", "satisfied", "overdue_now", "handling_seconds"),)
 
 
 class CaseTallyMeta(Base):
