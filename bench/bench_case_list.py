@@ -1,4 +1,4 @@
-"""Case list latency over a million cases: ``events.service.list_cases`` for each kind of viewer.
+"""Case list latency over a million cases: ``events.listing.list_cases`` for each kind of viewer.
 
 For SQLite and then PostgreSQL (a throwaway database on 127.0.0.1:5432, user postgres):
 build the city-scale demo (10,000 grids) with N bulk-written cases, then time the first
@@ -55,7 +55,7 @@ def _scenarios(session):
 
     from civicgrid.auth.models import Role, User
     from civicgrid.events.models import Category
-    from civicgrid.events.service import CaseFilter
+    from civicgrid.events.listing import CaseFilter
     from civicgrid.regions.models import Region, RegionLevel
 
     def user(name: str) -> User:
@@ -126,7 +126,7 @@ def _measure(url: str, runs: int, budget_s: float) -> list[tuple[str, float, flo
     from sqlalchemy.orm import Session
 
     from civicgrid.db import make_engine
-    from civicgrid.events.service import list_cases
+    from civicgrid.events.listing import list_cases
 
     engine = make_engine(url)
     results = []

@@ -28,7 +28,7 @@ PASSWORD = "a-long-password"
 SERVICE_MODULES = ["civicgrid.events.service", "civicgrid.events.config", "civicgrid.auth.service",
                    "civicgrid.units.service"]
 READ_ONLY = {
-    "civicgrid.events.service": {"get_case", "guard_allows", "allowed_actions", "timeline", "list_cases",
+    "civicgrid.events.service": {"get_case", "guard_allows", "allowed_actions", "timeline",
                                  "inbox_cases", "count_by_state", "reporter_channels"},
     "civicgrid.events.config": {"list_categories", "list_rules"},
     "civicgrid.auth.service": {"issue_token", "user_from_token", "new_csrf_token", "api_key_valid", "sees_path",

@@ -43,7 +43,7 @@ def dated(loop: Loop) -> dict:
 
 def ids(loop: Loop, user: str = "operator", **filters) -> list[int]:
     rows, total, exact, _ = listing.list_cases(session=loop.session, actor=loop.user(user),
-                                               filters=listing.CaseListFilter(**filters), size=200)
+                                               filters=listing.CaseFilter(**filters), size=200)
     assert total == len(rows) and exact
     return sorted(c.id for c in rows)
 

@@ -8,8 +8,8 @@ import pytest
 
 from civicgrid.db import utcnow
 from civicgrid.errors import NotFound
-from civicgrid.events import service
-from civicgrid.events.service import CaseFilter
+from civicgrid.events import listing, service
+from civicgrid.events.listing import CaseFilter
 from civicgrid.events.workflow import CaseState
 
 from .conftest import Loop
@@ -18,7 +18,7 @@ S = CaseState
 
 
 def listed(loop: Loop, user: str = "operator", **filters) -> list[int]:
-    rows, total, exact, more = service.list_cases(session=loop.session, actor=loop.user(user),
+    rows, total, exact, more = listing.list_cases(session=loop.session, actor=loop.user(user),
                                                   filters=CaseFilter(**filters), size=200)
     assert total == len(rows) and exact and not more
     return [c.id for c in rows]
@@ -82,14 +82,14 @@ def test_unknown_region_filter_is_not_found(loop: Loop, some):
 
 def test_pages_and_count_cap(loop: Loop, some, monkeypatch):
     actor = loop.user("operator")
-    first, total, exact, more = service.list_cases(session=loop.session, actor=actor, filters=CaseFilter(), size=3)
+    first, total, exact, more = listing.list_cases(session=loop.session, actor=actor, filters=CaseFilter(), size=3)
     assert [c.id for c in first] == [some[k].id for k in ("hotline", "rubbish", "noise")]
     assert (total, exact, more) == (4, True, True)
-    second, *_rest = service.list_cases(session=loop.session, actor=actor, filters=CaseFilter(), page=2, size=3)
+    second, *_rest = listing.list_cases(session=loop.session, actor=actor, filters=CaseFilter(), page=2, size=3)
     assert [c.id for c in second] == [some["old"].id] and _rest[2] is False
     # Beyond the cap the total is "cap+" rather than an expensive exact count.
-    monkeypatch.setattr(service, "COUNT_CAP", 2)
-    _, total, exact, _ = service.list_cases(session=loop.session, actor=actor, filters=CaseFilter())
+    monkeypatch.setattr(listing, "COUNT_CAP", 2)
+    _, total, exact, _ = listing.list_cases(session=loop.session, actor=actor, filters=CaseFilter())
     assert (total, exact) == (2, False)
 
 

@@ -272,7 +272,7 @@ class ListQuery:
     """The case list's filters as the form shows them, the service filter, and what was not understood."""
 
     values: dict[str, str]
-    filters: listing.CaseListFilter
+    filters: listing.CaseFilter
     page: int
     problems: list[tuple[str, str]]
 
@@ -323,7 +323,7 @@ def parse_list_query(request: Request) -> ListQuery:
     bounds = {field: _local_day(values[param], problems, name, end=end)
               for param, (field, end, name) in DATE_PARAMS.items()}
     page_no = parse_int(q.get("page")) or 1
-    filters = listing.CaseListFilter(
+    filters = listing.CaseFilter(
         state=states, category_id=parse_int(values["category"]), region_id=parse_int(values["region"]),
         unit_id=parse_int(values["unit"]), channel=channel, overdue=overdue, q=values["q"] or None, **bounds,
     )

@@ -81,7 +81,7 @@ def list_cases(
     registered, closed) are ISO 8601 instants, local time without an offset: ``*_from``
     inclusive, ``*_to`` exclusive; a range that does not start before it ends is a 422.
     """
-    filters = listing.CaseListFilter(
+    filters = listing.CaseFilter(
         state=[s.value for s in state] if state else None, category_id=category_id, region_id=region_id,
         channel=channel.value if channel else None, unit_id=unit_id, overdue=overdue,
         received_from=_aware(received_from), received_to=_aware(received_to),
