@@ -1,4 +1,4 @@
-"""Fixtures for the people domain: seeded care types and risk rules, ID numbers, a registrar."""
+"""Fixtures for the people domain: seeded care types and risk rules, ID numbers, a registrar, a signed-in browser."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import itertools
 import pytest
 
 from civicgrid.audit.service import Origin
+from civicgrid.auth.service import issue_token
 from civicgrid.people import care, risk, service
 from civicgrid.people.identity import make_citizen_id
 from civicgrid.people.schemas import PersonCreate
 
 ORIGIN = Origin("test", request_id="req-people")
+CSRF = "test-csrf-token"
 _seq = itertools.count(1)
 
 
@@ -37,3 +39,15 @@ def people(session, world):
             return service.create_person(session=session, actor=world.users[by], origin=ORIGIN, data=data)
 
     return People()
+
+
+@pytest.fixture
+def browse(client, world):
+    """``browse('operator')`` → the client signed in with a page session and a CSRF cookie (forms send ``CSRF``)."""
+    def sign_in(name: str):
+        client.cookies.clear()
+        client.cookies.set("cg_session", issue_token(world.users[name]))
+        client.cookies.set("cg_csrf", CSRF)
+        return client
+
+    return sign_in

@@ -9,14 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.service import issue_token
 from civicgrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civicgrid.people import care, risk
 from civicgrid.people.models import CareType, RiskColour, RiskRule
 from civicgrid.people.schemas import CareCreate, CareTypeUpdate, CareTypeWrite, RiskRuleCreate, RiskRuleUpdate
-from tests.people.conftest import ORIGIN
+from tests.people.conftest import CSRF, ORIGIN
 
-CSRF = "test-csrf-token"
 DAYS = {"red": 3, "orange": 5, "yellow": 10, "blue": 20, "green": 40}
 
 
@@ -174,17 +172,6 @@ def test_config_api(session, client, as_user, people):
     assert client.post("/api/risk/recompute", headers=as_user("operator")).status_code == 403
     assert client.post("/api/risk/recompute", headers=as_user("admin")).status_code == 200
     assert client.patch("/api/risk/rules/999999", headers=as_user("admin"), json={"colour": "red"}).status_code == 404
-
-
-@pytest.fixture
-def browse(client, world):
-    def sign_in(name: str):
-        client.cookies.clear()
-        client.cookies.set("cg_session", issue_token(world.users[name]))
-        client.cookies.set("cg_csrf", CSRF)
-        return client
-
-    return sign_in
 
 
 def test_care_type_pages(session, browse, people):

@@ -7,14 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.service import issue_token
 from civicgrid.errors import Forbidden, InvalidInput, NotFound
 from civicgrid.people import service
 from civicgrid.people.models import Household, Person
 from civicgrid.people.schemas import HouseholdCreate
-from tests.people.conftest import ORIGIN
-
-CSRF = "test-csrf-token"
+from tests.people.conftest import CSRF, ORIGIN
 
 
 @pytest.fixture
@@ -137,17 +134,6 @@ def test_household_api(session, client, as_user, people, family):
     assert client.delete(f"{url}/{son.id}", headers=as_user("operator21")).status_code == 404
     gone = client.delete(f"{url}/{son.id}", headers=as_user("operator"))
     assert gone.status_code == 200 and gone.json()["household_id"] is None
-
-
-@pytest.fixture
-def browse(client, world):
-    def sign_in(name: str):
-        client.cookies.clear()
-        client.cookies.set("cg_session", issue_token(world.users[name]))
-        client.cookies.set("cg_csrf", CSRF)
-        return client
-
-    return sign_in
 
 
 def test_household_pages(session, browse, people, family):

@@ -6,29 +6,13 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.service import issue_token
 from civicgrid.people import care
 from civicgrid.people.models import CareRecord, Person
 from civicgrid.people.schemas import CareCreate
-from tests.people.conftest import ORIGIN, new_id
-
-CSRF = "test-csrf-token"
-
-
-@pytest.fixture
-def browse(client, world):
-    """``browse('operator')`` → the client signed in with a page session and a CSRF cookie."""
-    def sign_in(name: str):
-        client.cookies.clear()
-        client.cookies.set("cg_session", issue_token(world.users[name]))
-        client.cookies.set("cg_csrf", CSRF)
-        return client
-
-    return sign_in
+from tests.people.conftest import CSRF, ORIGIN, new_id
 
 
 def test_profile_is_masked_for_everyone_and_leader_cannot_unmask(session, browse, people):

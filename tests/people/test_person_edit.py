@@ -7,21 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.service import issue_token
 from civicgrid.people import crypto
-
-CSRF = "test-csrf-token"
-
-
-@pytest.fixture
-def browse(client, world):
-    def sign_in(name: str):
-        client.cookies.clear()
-        client.cookies.set("cg_session", issue_token(world.users[name]))
-        client.cookies.set("cg_csrf", CSRF)
-        return client
-
-    return sign_in
+from tests.people.conftest import CSRF
 
 
 def form(person, **changes):

@@ -10,15 +10,12 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.auth.service import issue_token
 from civicgrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civicgrid.people import care
 from civicgrid.people.models import Visit, VisitPhoto
 from civicgrid.people.schemas import CareCreate, CareEnd, VisitCreate
 from civicgrid.settings import get_settings
-from tests.people.conftest import ORIGIN
-
-CSRF = "test-csrf-token"
+from tests.people.conftest import CSRF, ORIGIN
 
 
 def image(fmt: str = "PNG", colour=(200, 30, 30)) -> bytes:
@@ -140,17 +137,6 @@ def test_api_bad_photo_is_problem_json_in_both_languages_and_all_or_nothing(sess
     assert missing.status_code == 422 and missing.headers["content-type"].startswith("application/problem+json")
     assert client.post("/api/care/visits/424242/photos", headers=as_user("gridworker"),
                        files=[("files", ("a.png", image(), "image/png"))]).status_code == 404
-
-
-@pytest.fixture
-def browse(client, world):
-    def sign_in(name: str):
-        client.cookies.clear()
-        client.cookies.set("cg_session", issue_token(world.users[name]))
-        client.cookies.set("cg_csrf", CSRF)
-        return client
-
-    return sign_in
 
 
 def test_visit_form_with_photos_and_adding_photos_later(session, browse, people, visit):
