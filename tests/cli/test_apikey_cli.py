@@ -4,7 +4,6 @@ Open311 API of the same database refusing a revoked key on the very next request
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -14,40 +13,17 @@ from typer.testing import CliRunner
 
 from civicgrid import db as dbmod
 from civicgrid.cli import app
-from civicgrid.settings import get_settings
-from tests.cli.test_cli import LAT0, LON0, _collection
+from tests.cli.conftest import LAT0, LON0, import_small_city
 
 runner = CliRunner()
 KEY = re.compile(r"^cg_[A-Za-z0-9_\-]{40,}$", re.M)
 
 
 @pytest.fixture(scope="module")
-def keys_db(tmp_path_factory, database_url):
+def keys_db(cli_db, tmp_path_factory):
     """A migrated temporary SQLite file with a small city and the categories; the suite's engine returns after."""
-    saved_engine, saved_env = dbmod._engine, os.environ.get("CIVICGRID_DATABASE_URL")
-    url = f"sqlite:///{tmp_path_factory.mktemp('apikey') / 'keys.sqlite3'}"
-    os.environ["CIVICGRID_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    dbmod.set_engine(None)
-    try:
-        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-        path = tmp_path_factory.mktemp("apikey-geo") / "city.geojson"
-        path.write_text(json.dumps(_collection(), ensure_ascii=False), encoding="utf-8")
-        assert runner.invoke(app, ["grids", "import", str(path)]).exit_code == 0
-        from civicgrid.events.taxonomy import seed_categories
-
-        with dbmod.unit_of_work() as session:
-            seed_categories(session=session)
-        yield url
-    finally:
-        if dbmod._engine is not None:
-            dbmod._engine.dispose()
-        if saved_env is None:
-            os.environ.pop("CIVICGRID_DATABASE_URL", None)
-        else:
-            os.environ["CIVICGRID_DATABASE_URL"] = saved_env
-        get_settings.cache_clear()
-        dbmod.set_engine(saved_engine)
+    import_small_city(tmp_path_factory)
+    return cli_db
 
 
 @pytest.fixture(scope="module")
