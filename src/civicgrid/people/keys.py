@@ -132,23 +132,10 @@ def rotate_data_key(*, session: Session, origin: Origin, old_key: str, new_key: 
         if not dry_run:
             _write(session, Person, changes)
 
-    for rows in _batches(session, (Place.id, Place.contact_phone_cipher), Place.id,
-                         Place.contact_phone_cipher.is_not(None)):
-        changes = [{"id": pid, "contact_phone_cipher": keys.seal(
-            keys.open(blob, "phone", f"场所 {pid} 的联系电话", f"The contact phone of place {pid}"), "phone")}
-            for pid, blob in rows]
-        done.place_phones += len(changes)
-        if not dry_run:
-            _write(session, Place, changes)
-
-    for rows in _batches(session, (Caretaker.id, Caretaker.phone_cipher), Caretaker.id,
-                         Caretaker.phone_cipher.is_not(None)):
-        changes = [{"id": cid, "phone_cipher": keys.seal(
-            keys.open(blob, "phone", f"帮扶人 {cid} 的电话", f"The phone of caretaker {cid}"), "phone")}
-            for cid, blob in rows]
-        done.caretaker_phones += len(changes)
-        if not dry_run:
-            _write(session, Caretaker, changes)
+    done.place_phones = _reseal_phones(session, keys, Place, "contact_phone_cipher", dry_run=dry_run,
+                                       what_zh="场所 {id} 的联系电话", what_en="The contact phone of place {id}")
+    done.caretaker_phones = _reseal_phones(session, keys, Caretaker, "phone_cipher", dry_run=dry_run,
+                                           what_zh="帮扶人 {id} 的电话", what_en="The phone of caretaker {id}")
 
     # The review queue keeps the incoming row's identifiers sealed, their hashes, and a dedupe key over them.
     last = 0
@@ -184,6 +171,24 @@ def rotate_data_key(*, session: Session, origin: Origin, old_key: str, new_key: 
     # The bulk UPDATEs by primary key bypass objects already loaded: load them afresh when next read.
     session.expire_all()
     return done
+
+
+def _reseal_phones(session: Session, keys: _Resealer, model: Any, column: str, *, dry_run: bool,
+                   what_zh: str, what_en: str) -> int:
+    """Re-seal one phone column of ``model`` (a phone there has no lookup hash); how many were re-sealed.
+
+    ``what_zh`` / ``what_en`` name the value in a refusal, with ``{id}`` for the row's id.
+    """
+    cipher = getattr(model, column)
+    count = 0
+    for rows in _batches(session, (model.id, cipher), model.id, cipher.is_not(None)):
+        changes = [{"id": row_id, column: keys.seal(
+            keys.open(blob, "phone", what_zh.format(id=row_id), what_en.format(id=row_id)), "phone")}
+            for row_id, blob in rows]
+        count += len(changes)
+        if not dry_run:
+            _write(session, model, changes)
+    return count
 
 
 def _write(session: Session, model: Any, changes: list[dict[str, Any]]) -> None:
