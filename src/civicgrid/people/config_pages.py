@@ -23,12 +23,11 @@ from civicgrid.web.pagekit import (
     FormValues,
     PageRoute,
     attempt,
-    error_list,
-    error_text,
     invalid_form,
     page,
     parse_int,
     redirect,
+    refusal_context,
 )
 
 router = APIRouter(prefix="/admin/people", route_class=PageRoute, include_in_schema=False)
@@ -50,11 +49,6 @@ def _colours() -> list[dict[str, Any]]:
     return [{"value": c.value, "label": COLOUR_LABELS[c], "hex": COLOUR_HEX[c]} for c in Colour]
 
 
-def _refusal(request: Request, error) -> dict[str, Any]:
-    lang = request_lang(request)
-    return {"error": error_text(error, lang), "error_items": error_list(error, lang)}
-
-
 # --------------------------------------------------------------------------------------
 # Care types and their visit schedules
 # --------------------------------------------------------------------------------------
@@ -74,7 +68,8 @@ def _types_page(request: Request, session, admin, *, values: dict[str, Any] | No
     return page(request, "people/admin_care_types.html", {
         "types": types, "parents": [t for t in types if t.parent_code is None and (editing is None or t.code != editing.code)],
         "editing": editing, "values": FormValues(values or _type_values(editing)), "colours": _colours(),
-        "done": request.query_params.get("done", ""), "section": "care_types", **_refusal(request, error),
+        "done": request.query_params.get("done", ""), "section": "care_types",
+        **refusal_context(error, request_lang(request)),
     }, user=admin, session=session, active="admin", status_code=status_code)
 
 
@@ -189,7 +184,7 @@ def _rule_form(request: Request, session, admin, *, subject: str, kind: str, rul
     return page(request, "people/admin_risk_rule.html", {
         "rule": rule, "subject": subject, "kind": kind, "spec": spec, "values": FormValues(values),
         "colours": _colours(), "levels": CARE_LEVELS, "subject_label": risk.SUBJECTS[subject],
-        "section": "risk_rules", **_refusal(request, error),
+        "section": "risk_rules", **refusal_context(error, request_lang(request)),
     }, user=admin, session=session, active="admin", status_code=status_code)
 
 
@@ -209,7 +204,7 @@ def risk_rules_page(request: Request, session: SessionDep, admin: AdminPageUser)
         "rules": rules, "kinds": kinds, "kind_list": _kinds(), "subjects": risk.SUBJECTS, "colours": _colours(),
         "colour_of": {c["value"]: c for c in _colours()}, "levels": CARE_LEVELS,
         "done": request.query_params.get("done", ""), "counts": request.query_params.get("counts", ""),
-        "section": "risk_rules", **_refusal(request, None),
+        "section": "risk_rules", **refusal_context(None, request_lang(request)),
     }, user=admin, session=session, active="admin")
 
 

@@ -62,6 +62,7 @@ from civicgrid.web.pagekit import (
     page,
     parse_int,
     redirect,
+    refusal_context,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -214,8 +215,7 @@ def review_decide(item_id: int, request: Request, session: SessionDep, user: Pag
         items = importer.review_queue(session=session, actor=user, limit=50)
         candidates = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({i.candidate_id for i in items})))} if items else {}
         return page(request, "people/review.html", {"items": items, "candidates": candidates, "labels": LABELS,
-                                                    "flash": "", "error": error_text(error, lang),
-                                                    "error_items": error_list(error, lang)},
+                                                    "flash": "", **refusal_context(error, lang)},
                     user=user, session=session, active="people", status_code=error.status)
     return redirect(f"/people/review?done={decision}")
 
@@ -247,7 +247,7 @@ def _households_page(request: Request, session, user: User, *, values: dict[str,
     return page(request, "people/households.html", {
         "households": households, "heads": heads, "sizes": sizes, "q": q, "values": FormValues(values or {}),
         "grids": _grids(session, user) if access.may(user, "write") else [], "can_write": access.may(user, "write"),
-        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+        **refusal_context(error, lang), "flash": _flash(request),
     }, user=user, session=session, active="people", status_code=status_code)
 
 
@@ -296,7 +296,7 @@ def _household_page(request: Request, session, user: User, household_id: int, *,
         "household": household, "members": members, "region": session.get(Region, household.region_id),
         "q": q, "candidates": candidates, "labels": LABELS, "can_write": access.may(user, "write"),
         "relations": {k: v for k, v in RELATIONS.items() if k != "head"},
-        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+        **refusal_context(error, lang), "flash": _flash(request),
     }, user=user, session=session, active="people", status_code=status_code)
 
 
@@ -375,7 +375,7 @@ def _edit_page(request: Request, session, user: User, person: Person, *, values:
     return page(request, "people/edit.html", {
         "person": person, "values": FormValues(values or _edit_values(person)), "labels": LABELS,
         "populations": POPULATION_TYPES, "provenance": sorted((person.provenance or {}).items()),
-        "error": error_text(error, lang), "error_items": error_list(error, lang),
+        **refusal_context(error, lang),
     }, user=user, session=session, active="people", status_code=status_code)
 
 
@@ -467,7 +467,7 @@ def _profile(request: Request, session, user: User, origin, person_id: int, *, r
         "revealed": revealed or {}, "can_unmask": access.may(user, "unmask"), "can_write": access.may(user, "write"),
         "can_start_care": access.may(user, "care_write"), "care_types": care.care_types(session=session),
         "sees_care": access.may(user, "care_read"), "provenance": sorted((person.provenance or {}).items()),
-        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+        **refusal_context(error, lang), "flash": _flash(request),
     }, user=user, session=session, active="people", status_code=status_code)
 
 
@@ -577,7 +577,7 @@ def _care_page(request: Request, session, user: User, care_id: int, *, error=Non
         "can_write": access.may(user, "care_write") and record.active, "can_visit": access.may(user, "visit") and record.active,
         "can_override": access.may(user, "risk_override"), "colours": [colour_view(c.value) for c in Colour],
         "overdue": record.visit_overdue or (record.next_visit_due is not None and record.next_visit_due < utcnow()),
-        "error": error_text(error, lang), "error_items": error_list(error, lang), "flash": _flash(request),
+        **refusal_context(error, lang), "flash": _flash(request),
     }, user=user, session=session, active="care", status_code=status_code)
 
 

@@ -34,13 +34,12 @@ from civicgrid.web.pagekit import (
     AdminPageUser,
     PageRoute,
     attempt,
-    error_list,
-    error_text,
     FormValues,
     invalid_form,
     page,
     parse_int,
     redirect,
+    refusal_context,
 )
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
@@ -53,10 +52,6 @@ AREA_LEVELS = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.STREET, Regio
 
 def _areas(session: Session, admin: User, levels: list[RegionLevel] | None = None) -> list[Region]:
     return regions.subtree(session=session, path=admin.scope_path, levels=levels or AREA_LEVELS)
-
-
-def _refusal(lang: str, error: DomainError | None) -> dict[str, Any]:
-    return {"error": error_text(error, lang), "error_items": error_list(error, lang)}
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], labels: dict[str, tuple[str, str]]
@@ -150,7 +145,7 @@ def _categories_page(request: Request, session: Session, admin: User, *, values:
         "deadline_units": list(DEADLINE_UNITS.items()),
         "defaults": [(REQUEST_TYPE_LABELS[r], a, f) for r, (a, f) in DEFAULT_DEADLINES.items()],
         "values": FormValues(values if values is not None else _category_values(editing)),
-        "editing": editing, "done": _done(request), **_refusal(lang, error),
+        "editing": editing, "done": _done(request), **refusal_context(error, lang),
     }
     name = "admin/category_form.html" if editing is not None else "admin/categories.html"
     return page(request, name, ctx, user=admin, session=session, active="admin", status_code=status_code)
@@ -254,7 +249,7 @@ def _rules_page(request: Request, session: Session, admin: User, *, values: dict
         "rules": config.list_rules(session=session),
         "categories": config.list_categories(session=session, active_only=True),
         "areas": _areas(session, admin), "unit_choices": units.list_units(session=session),
-        "values": FormValues(values or {}), "done": _done(request), **_refusal(lang, error),
+        "values": FormValues(values or {}), "done": _done(request), **refusal_context(error, lang),
     }
     return page(request, "admin/rules.html", ctx, user=admin, session=session, active="admin",
                 status_code=status_code)
@@ -307,7 +302,7 @@ def _units_page(request: Request, session: Session, admin: User, *, values: dict
         "rows": units.list_units(session=session, active_only=False), "kinds": list(UNIT_KINDS.items()),
         "kind_labels": UNIT_KINDS, "areas": _areas(session, admin),
         "values": FormValues(values or {"kind": "department"}), "done": _done(request),
-        **_refusal(lang, error),
+        **refusal_context(error, lang),
     }
     return page(request, "admin/units.html", ctx, user=admin, session=session, active="admin",
                 status_code=status_code)
@@ -368,7 +363,7 @@ def _users_page(request: Request, session: Session, admin: User, *, values: dict
         "areas": _areas(session, admin, AREA_LEVELS + [RegionLevel.GRID]),
         "unit_choices": units.list_units(session=session),
         "values": FormValues(values or {"role": Role.OPERATOR.value}),
-        "done": _done(request), **_refusal(lang, error),
+        "done": _done(request), **refusal_context(error, lang),
     }
     return page(request, "admin/users.html", ctx, user=admin, session=session, active="admin",
                 status_code=status_code)
@@ -417,7 +412,7 @@ def _grids_page(request: Request, session: Session, admin: User, *, report: Any 
     lang = request_lang(request)
     ctx = {
         "rows": shown, "total": len(grids), "page_no": page_no, "level_labels": LEVEL_LABELS,
-        "has_more": start + GRIDS_PER_PAGE < len(grids), "report": report, **_refusal(lang, error),
+        "has_more": start + GRIDS_PER_PAGE < len(grids), "report": report, **refusal_context(error, lang),
     }
     return page(request, "admin/grids.html", ctx, user=admin, session=session, active="admin",
                 status_code=status_code)

@@ -177,6 +177,11 @@ def error_list(error: DomainError | None, lang: str) -> list[str]:
     return [str(item.get(key) or item.get("message_zh") or "") for item in items if isinstance(item, dict)]
 
 
+def refusal_context(error: DomainError | None, lang: str) -> dict[str, Any]:
+    """A refusal as a form page shows it: ``error`` (its message) and ``error_items`` (its reasons), in ``lang``."""
+    return {"error": error_text(error, lang), "error_items": error_list(error, lang)}
+
+
 _ZH_KINDS = {
     "missing": "必填",
     "string_too_short": "内容太短",
