@@ -311,15 +311,7 @@ def elsewhere_of(*, session: Session, actor: User, petition: Petition, limit: in
 
 def later_of(*, session: Session, actor: User, petition: Petition) -> list[Related]:
     """Later petitions that were linked to this one on their registration (those the actor may see)."""
-    links = session.execute(select(PetitionLink.petition_id, PetitionLink.reason)
-                            .where(PetitionLink.related_id == petition.id).order_by(PetitionLink.id)).all()
-    by_id: dict[int, list[str]] = defaultdict(list)
-    for petition_id, reason in links:
-        by_id[petition_id].append(reason)
-    if not by_id:
-        return []
-    rows = session.scalars(select(Petition).where(petition_scope(actor), Petition.id.in_(list(by_id))))
-    return sorted((Related(p, by_id[p.id]) for p in rows), key=lambda r: r.petition.received_at, reverse=True)
+    return _linked(session, actor, petition, this=PetitionLink.related_id, other=PetitionLink.petition_id)
 
 
 @dataclass
@@ -729,11 +721,17 @@ def petitioners_of(*, session: Session, petition_id: int) -> list[Petitioner]:
 
 def related_of(*, session: Session, actor: User, petition: Petition) -> list[Related]:
     """The earlier petitions linked to this one at registration (those the actor may see)."""
-    links = session.execute(select(PetitionLink.related_id, PetitionLink.reason)
-                            .where(PetitionLink.petition_id == petition.id).order_by(PetitionLink.id)).all()
+    return _linked(session, actor, petition, this=PetitionLink.petition_id, other=PetitionLink.related_id)
+
+
+def _linked(session: Session, actor: User, petition: Petition, *, this: Any, other: Any) -> list[Related]:
+    """The petitions at the ``other`` end of the links whose ``this`` end is ``petition``, each with the
+    reasons it was linked, those the actor may see, latest received first."""
+    links = session.execute(select(other, PetitionLink.reason)
+                            .where(this == petition.id).order_by(PetitionLink.id)).all()
     by_id: dict[int, list[str]] = defaultdict(list)
-    for related_id, reason in links:
-        by_id[related_id].append(reason)
+    for other_id, reason in links:
+        by_id[other_id].append(reason)
     if not by_id:
         return []
     rows = session.scalars(select(Petition).where(petition_scope(actor), Petition.id.in_(list(by_id))))
