@@ -24,7 +24,7 @@ from tests.histories import at
 
 GRIDS = ["grid111", "grid112", "grid121", "grid122", "grid211", "grid212", "grid221", "grid222"]
 UNITS = [None, "chengguan", "zhujian", "community11"]
-NOW = at(15, 12)
+NOW = at(10, 12, month=12)  # November is a whole past month, December partly past
 
 # Few distinct values, so equal timestamps (resolved exactly at the deadline…) come up often.
 minutes = st.sampled_from([0, 60, 119, 120, 121, 1440, 4320]) | st.integers(min_value=0, max_value=20 * 24 * 60)
@@ -83,6 +83,7 @@ def _questions(world):
     yield "leader", Subject("unit", cg.id, district.path), None
     yield "street_leader", None, None
     yield "street_op", None, None
+    yield "street_op", None, Grouping("unit")  # whole months only: unit-months keep streets
     yield "admin", region_subject(world.regions["district"]), Grouping("unit")
     yield "handler", None, None
     yield "handler_zj", None, Grouping("unit")
@@ -92,7 +93,7 @@ def _questions(world):
                                                                   HealthCheck.too_slow])
 @given(cases=st.lists(case_spec, min_size=1, max_size=14), changes=st.lists(change_spec, max_size=10),
        events=st.lists(event_spec, max_size=8),
-       first=st.just(0) | st.integers(0, 20), length=st.just(29) | st.integers(0, 20))
+       first=st.just(31) | st.integers(0, 60), length=st.just(29) | st.integers(0, 45))
 def test_tallies_answer_every_fitting_question_like_the_cases(session, world, make, cases, changes, events,
                                                               first, length):
     nested = session.begin_nested()
@@ -124,12 +125,12 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
             make.event(made[index % len(made)], action, _at(when), unit=unit)
 
         assert tally.usable_limit(session) == kpis.DEFAULT_REGISTER_LIMIT_MINUTES
-        period = Period(dt.date(2026, 11, 1) + dt.timedelta(days=first),
-                        dt.date(2026, 11, 1) + dt.timedelta(days=first + length))
+        period = Period(dt.date(2026, 10, 1) + dt.timedelta(days=first),
+                        dt.date(2026, 10, 1) + dt.timedelta(days=first + length))
         ctx = Ctx(period, NOW)
         for who, subject, grouping in _questions(world):
             actor = world.users[who]
-            assert kpis.tally_ledger(actor, subject, grouping) is not None, (who, subject, grouping)
+            assert any(kpis.tally_plan(actor, subject, grouping)), (who, subject, grouping)
             fast = kpis.count_measures(session=session, actor=actor, ctx=ctx, subject=subject, grouping=grouping)
             slow = kpis.count_measures(session=session, actor=actor, ctx=ctx, subject=subject, grouping=grouping,
                                        use_tally=False)
@@ -149,13 +150,16 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
 
 
 def test_questions_below_a_ledger_read_the_cases(world):
-    # A community operator, a grid worker's reports, or a unit inside one street: no ledger keeps these.
+    # A community operator, a grid worker's reports: no ledger keeps these.
     street1 = world.regions["street1"]
-    assert kpis.tally_ledger(world.users["operator"], None, None) is None
-    assert kpis.tally_ledger(world.users["leader"], Subject("worker", world.users["gridworker"].id), None) is None
-    assert kpis.tally_ledger(world.users["leader"], region_subject(street1), Grouping("unit")) is None
-    assert kpis.tally_ledger(world.users["citizen"], None, None) is None
-    assert kpis.tally_ledger(world.users["leader"], region_subject(street1), None) == tally.AREA
+    nothing = (None, None)
+    assert kpis.tally_plan(world.users["operator"], None, None) == nothing
+    assert kpis.tally_plan(world.users["leader"], Subject("worker", world.users["gridworker"].id), None) == nothing
+    assert kpis.tally_plan(world.users["citizen"], None, None) == nothing
+    assert kpis.tally_plan(world.users["leader"], region_subject(street1), None) == (tally.AREA, tally.AREA)
+    # Units within one street: whole months from the unit-months, other days from the cases.
+    assert kpis.tally_plan(world.users["leader"], region_subject(street1), Grouping("unit")) == (
+        None, tally.UNIT_MONTH)
 
 
 def test_a_new_registration_limit_stops_the_tallies_until_rebuilt(session, world, make):

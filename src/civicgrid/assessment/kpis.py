@@ -553,34 +553,38 @@ def count_measures(
     by_cohort: dict[str, list[Count]] = {}
     for count in wanted:
         by_cohort.setdefault(count.cohort, []).append(count)
-    ledger = tally_ledger(actor, subject, grouping) if use_tally else None
-    limit = tally.usable_limit(session) if ledger is not None else None
+    day_ledger, month_ledger = tally_plan(actor, subject, grouping) if use_tally else (None, None)
+    limit = tally.usable_limit(session) if day_ledger or month_ledger else None
     today = local_day(ctx.now)
     last_past = min(ctx.period.last, today - dt.timedelta(days=1))
-    open_counts: list[Count] = []
-    past_counts: list[Count] = []
+    # Where each stretch of the period is read: (ledger or None for the cases, stretch).
+    stretches: list[tuple[str | None, Period]] = []
+    for stretch, whole_month in _month_stretches(ctx.period.first, last_past):
+        stretches.append((month_ledger if whole_month and month_ledger else day_ledger, stretch))
+    by_source: dict[tuple[str | None, Period | None], list[Count]] = {}
     for cohort, counts in by_cohort.items():
-        fits = ledger is not None and limit is not None and (
-            cohort != "registered" or limit == ctx.register_limit_minutes) and (
+        fits = limit is not None and (cohort != "registered" or limit == ctx.register_limit_minutes) and (
             # A handler's events are those of the cases now with their unit, not those naming it.
             cohort != "history" or actor.role != Role.HANDLER)
-        if not fits:
-            _case_counts(session, actor, ctx, subject, grouping, cohort, counts, with_handling, results)
-        elif cohort == "open":
-            open_counts.extend(counts)
-        else:
-            if ctx.period.first <= last_past:
-                past_counts.extend(counts)
-            if ctx.period.last >= today:
-                # Today (and later): "overdue" depends on the instant, and these cases are few.
-                rest = Ctx(Period(max(ctx.period.first, today), ctx.period.last), ctx.now, ctx.register_limit_minutes)
-                _case_counts(session, actor, rest, subject, grouping, cohort, counts, with_handling, results)
-    # One pass over the tallies for all the cohorts they answer (and one for the open cases).
-    if open_counts:
-        _tally_counts(session, ledger, actor, subject, grouping, open_counts, None, with_handling, results)
-    if past_counts:
-        _tally_counts(session, ledger, actor, subject, grouping, past_counts, Period(ctx.period.first, last_past),
-                      with_handling, results)
+        if cohort == "open":
+            by_source.setdefault((day_ledger if fits else None, None), []).extend(counts)
+            continue
+        for ledger, stretch in stretches:
+            by_source.setdefault((ledger if fits else None, stretch), []).extend(counts)
+        if ctx.period.last >= today:
+            # Today (and later): "overdue" depends on the instant, and these cases are few.
+            by_source.setdefault((None, Period(max(ctx.period.first, today), ctx.period.last)), []).extend(counts)
+    for (ledger, stretch), counts in by_source.items():
+        if ledger is not None:
+            # One pass over the tallies for all the cohorts they answer in this stretch.
+            _tally_counts(session, ledger, actor, subject, grouping, counts, stretch, with_handling, results)
+            continue
+        part = ctx if stretch is None else Ctx(stretch, ctx.now, ctx.register_limit_minutes)
+        cohorts: dict[str, list[Count]] = {}
+        for c in counts:
+            cohorts.setdefault(c.cohort, []).append(c)
+        for cohort, cs in cohorts.items():
+            _case_counts(session, actor, part, subject, grouping, cohort, cs, with_handling, results)
     return results
 
 
@@ -663,28 +667,47 @@ TALLIED: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def tally_ledger(actor: User, subject: Subject | None, grouping: Grouping | None) -> str | None:
-    """The tally ledger that answers this question exactly, or None (read the cases).
+def tally_plan(actor: User, subject: Subject | None, grouping: Grouping | None) -> tuple[str | None, str | None]:
+    """The tally ledgers that answer this question exactly — (for any days, for whole months) — or None
+    where the cases must be read.
 
-    The area ledger keeps streets and all units together; the unit ledger keeps units within
-    districts. A question fits when every region it names is at most that deep and it asks
-    about units only through the unit ledger (a handler's scope is their unit).
+    The area ledger keeps streets with all units together; the unit ledger keeps units within
+    districts per day, the unit-month ledger units within streets per month. A question fits
+    when every region it names (the viewer's scope, the subject, the children it is split by)
+    is at most as deep as the ledger keeps, and it asks about units only through a unit ledger
+    (a handler's scope is their unit). A grid worker's reports are never tallied.
     """
     if actor.role == Role.CITIZEN or (actor.role == Role.HANDLER and not actor.unit_id):
-        return None
+        return None, None
     if (subject is not None and subject.kind == "worker") or (grouping is not None and grouping.kind == "worker"):
-        return None
+        return None, None
     by_unit = actor.role == Role.HANDLER or (subject is not None and subject.kind == "unit") or (
         grouping is not None and grouping.kind == "unit")
-    ledger = tally.UNIT if by_unit else tally.AREA
     paths = [] if actor.role == Role.HANDLER else [actor.scope_path]
     if subject is not None and subject.path is not None:
         paths.append(subject.path)
     if grouping is not None and grouping.kind == "children":
         paths.extend(r.path for r in grouping.children)
-    if any(tally.path_depth(p) > tally.LEDGER_DEPTH[ledger] for p in paths):
-        return None
-    return ledger
+    depth = max((tally.path_depth(p) for p in paths), default=0)
+
+    def fits(ledger: str) -> str | None:
+        return ledger if depth <= tally.LEDGER_DEPTH[ledger] else None
+
+    if by_unit:
+        return fits(tally.UNIT), fits(tally.UNIT_MONTH)
+    return fits(tally.AREA), fits(tally.AREA)
+
+
+def _month_stretches(first: dt.date, last: dt.date) -> list[tuple[Period, bool]]:
+    """``first..last`` cut at month ends, each stretch with whether it is a whole calendar month."""
+    out = []
+    start = first
+    while start <= last:
+        month_end = _month_last(start)
+        end = min(month_end, last)
+        out.append((Period(start, end), start.day == 1 and end == month_end))
+        start = end + dt.timedelta(days=1)
+    return out
 
 
 def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject | None, grouping: Grouping | None,

@@ -268,7 +268,7 @@ class CaseTally(Base):
     __tablename__ = "case_tally"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    ledger: Mapped[str] = mapped_column(String(4), nullable=False)  # area | unit
+    ledger: Mapped[str] = mapped_column(String(5), nullable=False)  # area | unit | unitm
     cohort: Mapped[str] = mapped_column(String(10), nullable=False)
     day: Mapped[dt.date] = mapped_column(Date, nullable=False)
     area_path: Mapped[str] = mapped_column(String(255), nullable=False)

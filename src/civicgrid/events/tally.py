@@ -6,7 +6,10 @@ cohort) it adds 1 to the cohort's count and 1 to each condition it meets (docs/k
 two ledgers:
 
 * ``area`` — by the street (or the coarser region) it is located in, all units together;
-* ``unit`` — by the unit it is assigned to, within its district.
+* ``unit`` — by the unit it is assigned to, within its district;
+* ``unitm`` — by unit within its street, per calendar month (the key's day is the 1st): unit
+  rankings are asked for whole months, and a city's month is otherwise tens of thousands of
+  unit-days.
 
 Dispatch and return events (counted from the history, not the case) add one row each, on
 the day of the event, for the unit the event names.
@@ -39,10 +42,11 @@ from civicgrid.events.models import Case, CaseTally, CaseTallyMeta
 from civicgrid.events.workflow import OPEN, CaseState
 from civicgrid.settings import get_settings
 
-AREA, UNIT = "area", "unit"
-LEDGERS = (AREA, UNIT)
-# Path segments kept: /city/district/street/ for areas, /city/district/ for units.
-LEDGER_DEPTH = {AREA: 3, UNIT: 2}
+AREA, UNIT, UNIT_MONTH = "area", "unit", "unitm"
+LEDGERS = (AREA, UNIT, UNIT_MONTH)
+BY_UNIT = {UNIT, UNIT_MONTH}
+# Path segments kept: /city/district/street/ for areas and unit-months, /city/district/ for units.
+LEDGER_DEPTH = {AREA: 3, UNIT: 2, UNIT_MONTH: 3}
 # The open cohort has no day; its rows carry this one.
 OPEN_DAY = dt.date(1970, 1, 1)
 DEFAULT_REGISTER_LIMIT_MINUTES = 120
@@ -125,8 +129,12 @@ def contributions(case: Mapping, *, limit_minutes: int, tz: ZoneInfo) -> dict[Ke
     rows: dict[Key, list[float]] = {}
     for ledger in LEDGERS:
         area = area_of(case["region_path"], ledger)
-        unit = (case["unit_id"] or 0) if ledger == UNIT else 0
+        unit = (case["unit_id"] or 0) if ledger in BY_UNIT else 0
         for cohort, on, counters in cohorts:
+            if ledger == UNIT_MONTH:
+                if cohort == "open":
+                    continue
+                on = on.replace(day=1)
             vector = [0.0] * len(COUNTERS)
             vector[0] = 1
             for name, value in counters.items():
@@ -141,8 +149,9 @@ def event_contributions(*, action: str, at: dt.datetime, region_path: str, unit_
     vector = [0.0] * len(COUNTERS)
     vector[0] = 1
     on = at.astimezone(tz).date()
-    return {(ledger, EVENT_COHORTS[action], on, area_of(region_path, ledger),
-             (unit_id or 0) if ledger == UNIT else 0): list(vector) for ledger in LEDGERS}
+    return {(ledger, EVENT_COHORTS[action], on.replace(day=1) if ledger == UNIT_MONTH else on,
+             area_of(region_path, ledger), (unit_id or 0) if ledger in BY_UNIT else 0): list(vector)
+            for ledger in LEDGERS}
 
 
 def difference(old: Mapping[Key, list[float]], new: Mapping[Key, list[float]]) -> dict[Key, list[float]]:

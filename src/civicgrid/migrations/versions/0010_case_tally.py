@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "case_tally",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("ledger", sa.String(length=4), nullable=False),
+        sa.Column("ledger", sa.String(length=5), nullable=False),
         sa.Column("cohort", sa.String(length=10), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("area_path", sa.String(length=255), nullable=False),
