@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -77,6 +77,17 @@ def _days(form: dict[str, str]) -> dict[str, str]:
     return {c: form[f"days_{c}"].strip() for c in COLOURS}
 
 
+def _days_form(days_red: Annotated[str, Form()] = "", days_orange: Annotated[str, Form()] = "",
+               days_yellow: Annotated[str, Form()] = "", days_blue: Annotated[str, Form()] = "",
+               days_green: Annotated[str, Form()] = "") -> dict[str, str]:
+    """The care-type form's visit schedule (``days_<colour>``), as typed."""
+    return {"days_red": days_red, "days_orange": days_orange, "days_yellow": days_yellow, "days_blue": days_blue,
+            "days_green": days_green}
+
+
+DaysForm = Annotated[dict[str, str], Depends(_days_form)]
+
+
 @router.get("/care-types")
 def care_types_page(request: Request, session: SessionDep, admin: AdminPageUser) -> Response:
     """Every care type with its visit schedule per colour, and the form to add one."""
@@ -85,16 +96,12 @@ def care_types_page(request: Request, session: SessionDep, admin: AdminPageUser)
 
 @router.post("/care-types")
 def care_type_create(request: Request, session: SessionDep, admin: AdminPageUser, origin: OriginDep,
-                     code: Annotated[str, Form()] = "", name_zh: Annotated[str, Form()] = "",
+                     days: DaysForm, code: Annotated[str, Form()] = "", name_zh: Annotated[str, Form()] = "",
                      name_en: Annotated[str, Form()] = "", parent_code: Annotated[str, Form()] = "",
-                     sort: Annotated[str, Form()] = "0", active: Annotated[str, Form()] = "",
-                     days_red: Annotated[str, Form()] = "", days_orange: Annotated[str, Form()] = "",
-                     days_yellow: Annotated[str, Form()] = "", days_blue: Annotated[str, Form()] = "",
-                     days_green: Annotated[str, Form()] = "") -> Response:
+                     sort: Annotated[str, Form()] = "0", active: Annotated[str, Form()] = "") -> Response:
     """Add a care type (or a sub-type)."""
     values = {"code": code.strip(), "name_zh": name_zh, "name_en": name_en, "parent_code": parent_code,
-              "sort": sort, "active": bool(active), "days_red": days_red, "days_orange": days_orange,
-              "days_yellow": days_yellow, "days_blue": days_blue, "days_green": days_green}
+              "sort": sort, "active": bool(active), **days}
 
     def call():
         try:
@@ -129,17 +136,13 @@ def _care_type(session, code: str):
 
 @router.post("/care-types/{code}")
 def care_type_update(code: str, request: Request, session: SessionDep, admin: AdminPageUser, origin: OriginDep,
-                     name_zh: Annotated[str, Form()] = "", name_en: Annotated[str, Form()] = "",
+                     days: DaysForm, name_zh: Annotated[str, Form()] = "", name_en: Annotated[str, Form()] = "",
                      parent_code: Annotated[str, Form()] = "", sort: Annotated[str, Form()] = "0",
-                     active: Annotated[str, Form()] = "",
-                     days_red: Annotated[str, Form()] = "", days_orange: Annotated[str, Form()] = "",
-                     days_yellow: Annotated[str, Form()] = "", days_blue: Annotated[str, Form()] = "",
-                     days_green: Annotated[str, Form()] = "") -> Response:
+                     active: Annotated[str, Form()] = "") -> Response:
     """Save a care type; a changed schedule re-plans the next visits of its people."""
     editing = _care_type(session, code)
     values = {"code": editing.code, "name_zh": name_zh, "name_en": name_en, "parent_code": parent_code, "sort": sort,
-              "active": bool(active), "days_red": days_red, "days_orange": days_orange, "days_yellow": days_yellow,
-              "days_blue": days_blue, "days_green": days_green}
+              "active": bool(active), **days}
 
     def call():
         try:
@@ -195,6 +198,18 @@ def _params(subject: str, kind: str, form: dict[str, Any]) -> dict[str, Any]:
     return {p.name: form.get(f"p_{p.name}") for p in spec[2]}
 
 
+def _params_form(p_days: Annotated[str, Form()] = "", p_count: Annotated[str, Form()] = "",
+                 p_min: Annotated[str, Form()] = "", p_level: Annotated[str, Form()] = "",
+                 p_colour: Annotated[str, Form()] = "",
+                 p_colours: Annotated[list[str] | None, Form()] = None) -> dict[str, Any]:
+    """The rule form's parameter fields (``p_<name>``, every kind's), as typed."""
+    return {"p_days": p_days, "p_count": p_count, "p_min": p_min, "p_level": p_level, "p_colour": p_colour,
+            "p_colours": p_colours or []}
+
+
+ParamsForm = Annotated[dict[str, Any], Depends(_params_form)]
+
+
 @router.get("/risk-rules")
 def risk_rules_page(request: Request, session: SessionDep, admin: AdminPageUser) -> Response:
     """Every rule by subject (what it checks, its parameters, its colour), and the kinds a new rule can be."""
@@ -227,17 +242,11 @@ def risk_rules_recompute(request: Request, session: SessionDep, admin: AdminPage
 
 @router.post("/risk-rules")
 def risk_rule_create(request: Request, session: SessionDep, admin: AdminPageUser, origin: OriginDep,
-                     kind: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
+                     form: ParamsForm, kind: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
                      colour: Annotated[str, Form()] = "", label_zh: Annotated[str, Form()] = "",
-                     label_en: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "",
-                     p_days: Annotated[str, Form()] = "", p_count: Annotated[str, Form()] = "",
-                     p_min: Annotated[str, Form()] = "", p_level: Annotated[str, Form()] = "",
-                     p_colour: Annotated[str, Form()] = "",
-                     p_colours: Annotated[list[str] | None, Form()] = None) -> Response:
+                     label_en: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "") -> Response:
     """Add a rule of a kind, with its parameters checked by the service."""
     subject, _, rule_kind = kind.partition(":")
-    form = {"p_days": p_days, "p_count": p_count, "p_min": p_min, "p_level": p_level, "p_colour": p_colour,
-            "p_colours": p_colours or []}
     values = {"code": code.strip(), "colour": colour, "label_zh": label_zh, "label_en": label_en,
               "active": bool(active), **form}
 
@@ -276,16 +285,10 @@ def risk_rule_edit(rule_id: int, request: Request, session: SessionDep, admin: A
 
 @router.post("/risk-rules/{rule_id}")
 def risk_rule_update(rule_id: int, request: Request, session: SessionDep, admin: AdminPageUser, origin: OriginDep,
-                     colour: Annotated[str, Form()] = "", label_zh: Annotated[str, Form()] = "",
-                     label_en: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "",
-                     p_days: Annotated[str, Form()] = "", p_count: Annotated[str, Form()] = "",
-                     p_min: Annotated[str, Form()] = "", p_level: Annotated[str, Form()] = "",
-                     p_colour: Annotated[str, Form()] = "",
-                     p_colours: Annotated[list[str] | None, Form()] = None) -> Response:
+                     form: ParamsForm, colour: Annotated[str, Form()] = "", label_zh: Annotated[str, Form()] = "",
+                     label_en: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "") -> Response:
     """Save a rule's parameters, colour, labels and activity."""
     rule = _rule(session, rule_id)
-    form = {"p_days": p_days, "p_count": p_count, "p_min": p_min, "p_level": p_level, "p_colour": p_colour,
-            "p_colours": p_colours or []}
     values = {"code": rule.code, "colour": colour, "label_zh": label_zh, "label_en": label_en, "active": bool(active),
               **form}
 
