@@ -730,31 +730,35 @@ def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject |
     else:
         lengths = {len(r.path) for r in grouping.children}
         key_col = func.substr(t.area_path, 1, lengths.pop()) if len(lengths) == 1 else t.area_path
-    wanted: dict[str, list[tuple[str, list[str]]]] = {}  # tally cohort → [(count key, columns summed)]
+    # One row per group: each count is a sum, over its cohort's rows, of its counter columns.
+    sums = []
     for c in counts:
         name, summed = TALLIED[c.key]
-        wanted.setdefault(name, []).append((c.key, list(summed)))
-    tally_cohorts = set(wanted)
-    columns = {key: cols for pairs in wanted.values() for key, cols in pairs}
-    needed = sorted({col for cols in columns.values() for col in cols} | {"n"})
-    sums = [func.sum(t[col]).label(col) for col in needed]
+        in_cohort = t.cohort == name
+        total = None
+        for col in summed:
+            part = func.sum(case((in_cohort, t[col]), else_=0))
+            total = part if total is None else total + part
+        sums.append(total.label(c.key))
+    tally_cohorts = sorted({TALLIED[c.key][0] for c in counts})
     if "resolved" in tally_cohorts and with_handling:
-        sums.append(func.sum(t.handling_seconds).label("_handling"))
-    where.append(t.cohort.in_(sorted(tally_cohorts)))
+        sums.append(func.sum(case((t.cohort == "resolved", t.handling_seconds), else_=0.0)).label("_handling"))
+    where.append(t.cohort.in_(tally_cohorts))
     if period is not None:
         where.append(and_(t.day >= period.first, t.day <= period.last))
-    stmt = select(key_col.label("_key"), t.cohort, *sums).where(*where).group_by(key_col, t.cohort)
+    stmt = select(key_col.label("_key"), *sums).where(*where).group_by(key_col)
+    keys = [c.key for c in counts]
     for row in session.execute(stmt).mappings():
         raw = row["_key"]
         if grouping is not None and grouping.kind == "unit" and raw == 0:
-            raw = None  # the unit ledger keeps "no unit" as 0; the cases as NULL
+            raw = None  # the unit ledgers keep "no unit" as 0; the cases as NULL
         key = _resolve_key(grouping, raw)
         if key is None:
             continue
         kpis = results.setdefault(key, Kpis())
-        for count_key, cols in wanted[row["cohort"]]:
-            kpis.counts[count_key] += sum(int(row[col] or 0) for col in cols)
-        if "_handling" in row and row["cohort"] == "resolved":
+        for count_key in keys:
+            kpis.counts[count_key] += int(row[count_key] or 0)
+        if "_handling" in row:
             kpis.handling_seconds += float(row["_handling"] or 0)
 
 
