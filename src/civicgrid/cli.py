@@ -149,6 +149,28 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision (de
 
     upgrade(get_settings().database_url, revision)
     typer.echo(f"数据库已升级到 {revision} / database upgraded to {revision}")
+    _recount_stale_tallies()
+
+
+def _recount_stale_tallies() -> None:
+    # A database that had cases before the tallies existed counts them now, while nothing else
+    # runs (an upgrade is a maintenance step), rather than in a live server's periodic job,
+    # where the recount would hold every case write for its duration.
+    import time
+
+    from sqlalchemy import inspect
+
+    from civicgrid.db import get_engine, unit_of_work
+    from civicgrid.events import tally
+
+    if not inspect(get_engine()).has_table("case_tally_meta"):
+        return
+    with unit_of_work() as session:
+        if tally.usable_limit(session) is not None:
+            return
+        started = time.perf_counter()
+        rows = tally.rebuild(session=session)
+    typer.echo(f"统计台账已重算 / case tallies counted: {rows:,} 行 rows, {time.perf_counter() - started:.1f} s")
 
 
 @db_app.command("downgrade")

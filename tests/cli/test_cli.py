@@ -248,5 +248,17 @@ def test_case_tallies_compact_and_recount_to_what_the_workflow_wrote(tmp_path, c
         recounted = runner.invoke(app, ["--database", url, "cases", "tally", "--rebuild"])
         assert recounted.exit_code == 0 and "recounted" in recounted.output, recounted.output
         assert sums() == written
+        # Stale tallies (as after the migration that adds them to a database with cases) are
+        # counted by the next `db upgrade`, not left to a live server.
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(CaseTally.__table__.delete())
+            conn.execute(tally.CaseTallyMeta.__table__.update().values(state="stale"))
+        engine.dispose()
+        upgraded = runner.invoke(app, ["--database", url, "db", "upgrade"])
+        assert upgraded.exit_code == 0 and "counted" in upgraded.output, upgraded.output
+        assert sums() == written
+        again = runner.invoke(app, ["--database", url, "db", "upgrade"])
+        assert again.exit_code == 0 and "counted" not in again.output
     finally:
         runner.invoke(app, ["--database", cli_db, "scheduler", "run-once"])
