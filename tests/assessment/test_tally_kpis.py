@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from civicgrid.assessment import kpis
 from civicgrid.assessment.kpis import Ctx, Grouping, Period, Subject, region_subject
 from civicgrid.events import tally
-from civicgrid.events.models import Case, CaseTally
+from civicgrid.dashboard import service as dash
+from civicgrid.events.models import Case, CaseTally, Channel
 from civicgrid.events.workflow import CaseState as S
 from tests.histories import at
 
@@ -47,6 +48,7 @@ change_spec = st.fixed_dictionaries({
     "resolved": st.none() | minutes,
     "overdue": st.none() | st.booleans(),
     "grid": st.none() | st.sampled_from(GRIDS),
+    "recategorise": st.booleans(),
 })
 event_spec = st.tuples(st.integers(0, 30), st.sampled_from(["dispatch", "return"]),
                        st.sampled_from(UNITS[1:]), st.integers(0, 18 * 24 * 60))
@@ -120,6 +122,11 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
                 case.overdue = change["overdue"]
             if change["grid"] is not None:
                 case.region_path = world.regions[change["grid"]].path
+            if change["recategorise"]:
+                leaves = sorted(c.id for c in world.categories.values() if c.parent_id is not None)
+                case.category_id = leaves[(leaves.index(case.category_id) + 7) % len(leaves)] \
+                    if case.category_id in leaves else leaves[0]
+                case.channel = Channel.GRID_APP if case.channel != Channel.GRID_APP else Channel.HOTLINE
             session.flush()
         for index, action, unit, when in events:
             make.event(made[index % len(made)], action, _at(when), unit=unit)
@@ -138,6 +145,12 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
                 a, b = fast.get(key, kpis.Kpis()), slow.get(key, kpis.Kpis())
                 assert a.counts == b.counts, (who, subject, grouping, key)
                 assert a.handling_seconds == pytest.approx(b.handling_seconds, abs=0.5)
+
+        # The dashboard's 30-day trends: from the trend tallies for a district or the city.
+        for who, where in (("leader", world.regions["district"]), ("admin", world.regions["city"])):
+            actor = world.users[who]
+            assert dash.trends(session=session, actor=actor, region=where, now=NOW) == dash.trends(
+                session=session, actor=actor, region=where, now=NOW, use_tally=False)
 
         # The increments are what a rebuild from scratch finds; compaction changes no sum.
         incremental = _tally_rows(session)

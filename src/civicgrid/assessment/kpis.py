@@ -718,9 +718,9 @@ def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject |
     if actor.role == Role.HANDLER:
         where.append(t.unit_id == actor.unit_id)
     else:
-        where.append(_area_range(t.area_path, actor.scope_path))
+        where.append(area_range(t.area_path, actor.scope_path))
     if subject is not None and subject.path is not None:
-        where.append(_area_range(t.area_path, subject.path))
+        where.append(area_range(t.area_path, subject.path))
     if subject is not None and subject.kind == "unit":
         where.append(t.unit_id == subject.id)
     if grouping is None:
@@ -762,7 +762,8 @@ def _tally_counts(session: Session, ledger: str, actor: User, subject: Subject |
             kpis.handling_seconds += float(row["_handling"] or 0)
 
 
-def _area_range(column, path: str) -> ColumnElement[bool]:
+def area_range(column, path: str) -> ColumnElement[bool]:
+    """``column`` (a materialised path) within the subtree at ``path``."""
     low, high = subtree_range(path)
     return and_(column >= low, column < high)
 

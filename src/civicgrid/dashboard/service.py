@@ -21,7 +21,8 @@ from civicgrid.assessment.links import count_url
 from civicgrid.assessment.service import child_regions, region_kpis, scoped_region
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
-from civicgrid.events.models import CHANNEL_LABELS, URGENCY_LABELS, Case, Category, Urgency
+from civicgrid.events import tally
+from civicgrid.events.models import CHANNEL_LABELS, URGENCY_LABELS, Case, CaseTally, Category, Urgency
 from civicgrid.events.scope import case_scope
 from civicgrid.events.workflow import STATE_LABELS
 from civicgrid.regions.models import Region, RegionLevel
@@ -153,19 +154,61 @@ def _classes(session: Session) -> dict[int, Category]:
     return {c.id: c for c in session.scalars(select(Category))}
 
 
+def _received_by(session: Session, actor: User, region: Region, period: Period, now: dt.datetime,
+                 use_tally: bool) -> tuple[dict[tuple[str, int], int], dict[tuple[str, str], int]]:
+    """Reports received per (local day, category) and per (local day, channel) in the period.
+
+    Whole past days of a district or wider come from the trend tallies (events/tally.py); today,
+    and narrower areas, from the cases.
+    """
+    by_category: dict[tuple[str, int], int] = {}
+    by_channel: dict[tuple[str, str], int] = {}
+    today = kpis.local_day(now)
+    direct = period
+    wide = max(tally.path_depth(region.path), tally.path_depth(actor.scope_path)) <= tally.LEDGER_DEPTH[tally.TREND]
+    if (use_tally and wide and actor.role not in (Role.HANDLER, Role.CITIZEN) and period.first < today
+            and tally.usable_limit(session) is not None):
+        last_past = min(period.last, today - dt.timedelta(days=1))
+        t = CaseTally.__table__.c
+        stmt = (select(t.day, t.cohort, t.unit_id, func.sum(t.n))
+                .where(t.ledger == tally.TREND, t.cohort.in_(["rcat", "rchan"]), t.day >= period.first,
+                       t.day <= last_past, kpis.area_range(t.area_path, region.path),
+                       kpis.area_range(t.area_path, actor.scope_path))
+                .group_by(t.day, t.cohort, t.unit_id))
+        for on, cohort, value, n in session.execute(stmt):
+            if not n:
+                continue
+            d = on.isoformat() if hasattr(on, "isoformat") else str(on)
+            if cohort == "rcat":
+                by_category[(d, int(value))] = by_category.get((d, int(value)), 0) + int(n)
+            else:
+                channel = tally.CHANNEL_BY_NUMBER.get(int(value), str(value))
+                by_channel[(d, channel)] = by_channel.get((d, channel), 0) + int(n)
+        if period.last < today:
+            return by_category, by_channel
+        direct = Period(today, period.last)
+    day = local_date(Case.received_at, utc_offset_seconds(now))
+    base = [case_scope(actor), region_range(region.path), kpis.COHORTS["received"](Ctx(direct, now))]
+    for d, category_id, n in session.execute(select(day, Case.category_id, func.count()).where(*base)
+                                             .group_by(day, Case.category_id)):
+        by_category[(d, category_id)] = by_category.get((d, category_id), 0) + n
+    for d, channel, n in session.execute(select(day, Case.channel, func.count()).where(*base)
+                                         .group_by(day, Case.channel)):
+        by_channel[(d, channel.value)] = by_channel.get((d, channel.value), 0) + n
+    return by_category, by_channel
+
+
 def trends(*, session: Session, actor: User, region: Region, days: int = 30,
-           now: dt.datetime | None = None) -> dict[str, Any]:
+           now: dt.datetime | None = None, use_tally: bool = True) -> dict[str, Any]:
     """Reports received per local day for the last ``days`` days, by category class (top 6 + other) and by channel."""
     now = now or utcnow()
     period = Period.last_days(days, now)
-    day = local_date(Case.received_at, utc_offset_seconds(now))
-    base = [case_scope(actor), region_range(region.path), kpis.COHORTS["received"](Ctx(period, now))]
     labels = [(period.first + dt.timedelta(days=i)).isoformat() for i in range(period.days)]
     index = {d: i for i, d in enumerate(labels)}
     cats = _classes(session)
+    received_by_category, received_by_channel = _received_by(session, actor, region, period, now, use_tally)
     by_class: dict[int, list[int]] = {}
-    for d, category_id, n in session.execute(select(day, Case.category_id, func.count()).where(*base)
-                                             .group_by(day, Case.category_id)):
+    for (d, category_id), n in received_by_category.items():
         cat = cats.get(category_id)
         cls = cat.parent_id if cat is not None and cat.parent_id is not None else category_id
         series = by_class.setdefault(cls, [0] * len(labels))
@@ -183,9 +226,8 @@ def trends(*, session: Session, actor: User, region: Region, days: int = 30,
         category_series.append({"id": None, "name": "其他", "name_en": "Other", "data": other, "total": sum(other),
                                 "href": count_url("received", period=period, region_id=region.id)})
     by_channel: dict[str, list[int]] = {}
-    for d, channel, n in session.execute(select(day, Case.channel, func.count()).where(*base)
-                                         .group_by(day, Case.channel)):
-        series = by_channel.setdefault(channel.value, [0] * len(labels))
+    for (d, channel), n in received_by_channel.items():
+        series = by_channel.setdefault(channel, [0] * len(labels))
         if d in index:
             series[index[d]] += n
     channel_series = [{"id": ch, "name": CHANNEL_LABELS[ch][0] if ch in CHANNEL_LABELS else ch,

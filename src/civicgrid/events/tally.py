@@ -9,7 +9,10 @@ two ledgers:
 * ``unit`` — by the unit it is assigned to, within its district;
 * ``unitm`` — by unit within its street, per calendar month (the key's day is the 1st): unit
   rankings are asked for whole months, and a city's month is otherwise tens of thousands of
-  unit-days.
+  unit-days;
+* ``trend`` — reports received per day within their district, by category (cohort ``rcat``,
+  ``unit_id`` holding the category id) and by channel (``rchan``, ``unit_id`` holding the
+  channel's number in ``CHANNEL_NUMBERS``): the dashboard's 30-day trends.
 
 Dispatch and return events (counted from the history, not the case) add one row each, on
 the day of the event, for the unit the event names.
@@ -38,15 +41,18 @@ from sqlalchemy.orm.attributes import NO_VALUE, get_history
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.db import utcnow
-from civicgrid.events.models import Case, CaseTally, CaseTallyMeta
+from civicgrid.events.models import Case, CaseTally, CaseTallyMeta, Channel
 from civicgrid.events.workflow import OPEN, CaseState
 from civicgrid.settings import get_settings
 
-AREA, UNIT, UNIT_MONTH = "area", "unit", "unitm"
+AREA, UNIT, UNIT_MONTH, TREND = "area", "unit", "unitm", "trend"
 LEDGERS = (AREA, UNIT, UNIT_MONTH)
 BY_UNIT = {UNIT, UNIT_MONTH}
-# Path segments kept: /city/district/street/ for areas and unit-months, /city/district/ for units.
-LEDGER_DEPTH = {AREA: 3, UNIT: 2, UNIT_MONTH: 3}
+# Path segments kept: /city/district/street/ for areas and unit-months, /city/district/ for the rest.
+LEDGER_DEPTH = {AREA: 3, UNIT: 2, UNIT_MONTH: 3, TREND: 2}
+# A channel's number in the trend ledger: append new channels at the end, never reorder.
+CHANNEL_NUMBERS = {channel.value: number for number, channel in enumerate(Channel)}
+CHANNEL_BY_NUMBER = {number: value for value, number in CHANNEL_NUMBERS.items()}
 # The open cohort has no day; its rows carry this one.
 OPEN_DAY = dt.date(1970, 1, 1)
 DEFAULT_REGISTER_LIMIT_MINUTES = 120
@@ -63,7 +69,7 @@ _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 INPUTS = (
     "region_path", "unit_id", "state", "received_at", "registered_at", "finish_due_at", "resolved_at",
     "closed_at", "self_handled", "rework_count", "extensions_count", "satisfaction", "suspended_seconds",
-    "overdue",
+    "overdue", "category_id", "channel",
 )
 SATISFIED = ("satisfied", "basically")
 EVENT_COHORTS = {"dispatch": "dispatch", "return": "return"}
@@ -140,6 +146,14 @@ def contributions(case: Mapping, *, limit_minutes: int, tz: ZoneInfo) -> dict[Ke
             for name, value in counters.items():
                 vector[_INDEX[name]] = float(value)
             rows[(ledger, cohort, on, area, unit)] = vector
+    if received is not None:
+        area = area_of(case["region_path"], TREND)
+        on = day(received)
+        channel = case["channel"].value if hasattr(case["channel"], "value") else case["channel"]
+        for cohort, value in (("rcat", case["category_id"] or 0), ("rchan", CHANNEL_NUMBERS.get(channel, -1))):
+            vector = [0.0] * len(COUNTERS)
+            vector[0] = 1
+            rows[(TREND, cohort, on, area, value)] = vector
     return rows
 
 
