@@ -199,13 +199,25 @@ def _rows(delta: Mapping[Key, list[float]]) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 
 
+# PostgreSQL advisory lock that orders tally writers (shared) against recounts and limit changes
+# (exclusive). A row lock on the meta row would do the same, but every writer sharing one row
+# lock rewrites that row (a MultiXact), which serialises concurrent intake.
+TALLY_LOCK = 0x6361_7365_7461_6C79  # "casetaly"
+
+
+def _lock(connection: Connection, *, exclusive: bool) -> None:
+    if connection.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        connection.execute(select(getattr(func, fn)(TALLY_LOCK)))
+    # SQLite: every transaction already holds the database's one write lock (BEGIN IMMEDIATE).
+
+
 def read_meta(connection: Connection, *, lock: bool = False) -> CaseTallyMeta | None:
-    stmt = select(CaseTallyMeta.__table__).where(CaseTallyMeta.id == 1)
     if lock:
-        # Writers share the row; a rebuild or a limit change takes it exclusively, so no
-        # writer counts with a limit the rebuild is replacing (SQLite: one writer anyway).
-        stmt = stmt.with_for_update(read=True)
-    row = connection.execute(stmt).mappings().first()
+        # Writers share the lock; a recount or a limit change takes it alone, so no writer counts
+        # with a limit the recount is replacing.
+        _lock(connection, exclusive=False)
+    row = connection.execute(select(CaseTallyMeta.__table__).where(CaseTallyMeta.id == 1)).mappings().first()
     return CaseTallyMeta(**row) if row is not None else None
 
 
@@ -398,7 +410,7 @@ def _set_meta(session: Session, *, state: str, limit: int | None = None, lock: b
     if limit is not None:
         values["register_limit_minutes"] = limit
     if lock:
-        session.execute(select(table.c.id).where(table.c.id == 1).with_for_update())
+        _lock(session.connection(), exclusive=True)
     if session.execute(update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
         session.execute(insert(table).values(id=1, register_limit_minutes=limit or DEFAULT_REGISTER_LIMIT_MINUTES,
                                              **{k: v for k, v in values.items() if k != "register_limit_minutes"}))
