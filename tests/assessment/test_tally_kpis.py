@@ -156,6 +156,12 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
         incremental = _tally_rows(session)
         tally.compact(session=session)
         assert _tally_rows(session) == incremental
+        # Compacted: one row per key, and a second pass finds nothing new to merge.
+        t = CaseTally.__table__.c
+        keys = [t.ledger, t.cohort, t.day, t.area_path, t.unit_id]
+        assert session.scalar(select(func.count()).select_from(select(*keys).group_by(*keys).having(
+            func.count() > 1).subquery())) == 0
+        assert tally.compact(session=session) == 0
         tally.rebuild(session=session)
         assert _tally_rows(session) == incremental
     finally:

@@ -307,3 +307,4 @@ class CaseTallyMeta(Base):
     register_limit_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    compacted_id: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)  # rows up to here: one per key

@@ -34,7 +34,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import and_, delete, event, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, object_session
 from sqlalchemy.orm.attributes import NO_VALUE, get_history
@@ -93,7 +93,7 @@ def path_depth(path: str) -> int:
 
 
 def contributions(case: Mapping, *, limit_minutes: int, tz: ZoneInfo) -> dict[Key, list[float]]:
-    """The rows a case with these column values adds, in both ledgers."""
+    """The rows a case with these column values adds, in every ledger."""
     state = case["state"]
     state = CaseState(state) if state is not None else None
 
@@ -328,30 +328,38 @@ _KEY_COLS = ("ledger", "cohort", "day", "area_path", "unit_id")
 
 
 def compact(*, session: Session) -> int:
-    """Merge the rows of each key into one (and drop keys that sum to nothing); returns rows removed."""
+    """Merge the rows of each key written to since the last compaction into one (dropping keys that
+    sum to nothing); returns how many rows went. Rows up to ``compacted_id`` are one per key
+    already, so the work follows what changed, not the size of the history."""
     table = CaseTally.__table__
+    meta_table = CaseTallyMeta.__table__
     top = session.scalar(select(func.max(table.c.id)))
-    if top is None:
+    mark = session.scalar(select(meta_table.c.compacted_id).where(meta_table.c.id == 1)) or 0
+    if top is None or top <= mark:
         return 0
-    before = session.scalar(select(func.count()).select_from(table).where(table.c.id <= top)) or 0
     keys = [table.c[k] for k in _KEY_COLS]
-    sums = [func.sum(table.c[name]).label(name) for name in COUNTERS]
+    touched = select(*[table.c[k] for k in _KEY_COLS]).where(table.c.id > mark, table.c.id <= top).distinct()
+    merging = and_(table.c.id <= top, tuple_(*keys).in_(touched))
+    before = session.scalar(select(func.count()).select_from(table).where(merging)) or 0
     if session.get_bind().dialect.name == "postgresql":
         # One statement, one snapshot: exactly the rows deleted are the rows summed, whatever
         # commits meanwhile (rows committed later keep their own ids and stay).
-        gone = delete(table).where(table.c.id <= top).returning(*[table.c[k] for k in (*_KEY_COLS, *COUNTERS)]).cte("gone")
+        gone = delete(table).where(merging).returning(*[table.c[k] for k in (*_KEY_COLS, *COUNTERS)]).cte("gone")
         summed = select(*[gone.c[k] for k in _KEY_COLS], *[func.sum(gone.c[name]).label(name) for name in COUNTERS]
                         ).group_by(*[gone.c[k] for k in _KEY_COLS]).having(_any_nonzero(gone))
-        session.execute(insert(table).from_select([*_KEY_COLS, *COUNTERS], summed).add_cte(gone))
+        written = len(session.execute(insert(table).from_select([*_KEY_COLS, *COUNTERS], summed).add_cte(gone)
+                                      .returning(table.c.id)).all())
     else:
         # SQLite: this transaction holds the write lock, so nothing commits in between.
-        summed = select(*keys, *sums).where(table.c.id <= top).group_by(*keys).having(_any_nonzero(table))
-        rows = [dict(r) for r in session.execute(summed).mappings()]
-        session.execute(delete(table).where(table.c.id <= top))
+        sums = [func.sum(table.c[name]).label(name) for name in COUNTERS]
+        rows = [dict(r) for r in session.execute(
+            select(*keys, *sums).where(merging).group_by(*keys).having(_any_nonzero(table))).mappings()]
+        session.execute(delete(table).where(merging))
         if rows:
             session.execute(insert(table), rows)
-    after = session.scalar(select(func.count()).select_from(table).where(table.c.id <= top)) or 0
-    return int(before - after)
+        written = len(rows)
+    session.execute(update(meta_table).where(meta_table.c.id == 1).values(compacted_id=top))
+    return int(before - written)
 
 
 def _any_nonzero(source):
@@ -400,6 +408,9 @@ def rebuild(*, session: Session, register_limit_minutes: int | None = None, batc
     for start in range(0, len(rows), batch):
         session.execute(insert(CaseTally.__table__), rows[start:start + batch])
     _set_meta(session, state="ready", limit=limit)
+    # Every key has one row now.
+    session.execute(update(CaseTallyMeta.__table__).where(CaseTallyMeta.id == 1).values(
+        compacted_id=session.scalar(select(func.max(CaseTally.id))) or 0))
     session.info["tally_limit"] = limit
     return len(rows)
 

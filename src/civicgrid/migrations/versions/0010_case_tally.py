@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("register_limit_minutes", sa.Integer(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("compacted_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_tally_meta")),
     )
     # An empty database starts with exact (empty) tallies; one with cases waits for the periodic
@@ -52,6 +53,7 @@ def upgrade() -> None:
     op.bulk_insert(meta, [{
         "id": 1, "state": "stale" if has_cases else "ready", "register_limit_minutes": 120,
         "timezone": "Asia/Shanghai", "updated_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "compacted_id": 0,
     }])
 
 
