@@ -151,6 +151,9 @@ def test_tallies_answer_every_fitting_question_like_the_cases(session, world, ma
             actor = world.users[who]
             assert dash.trends(session=session, actor=actor, region=where, now=NOW) == dash.trends(
                 session=session, actor=actor, region=where, now=NOW, use_tally=False)
+            month = Period(dt.date(2026, 11, 5), dt.date(2026, 12, 10))  # by leaf category, for top categories
+            assert dash._received_by(session, actor, where, month, NOW, True) == dash._received_by(
+                session, actor, where, month, NOW, False)
 
         # The increments are what a rebuild from scratch finds; compaction changes no sum.
         incremental = _tally_rows(session)

@@ -246,13 +246,11 @@ def top_categories(*, session: Session, actor: User, region: Region, days: int =
     """The most reported leaf categories of the last ``days`` days."""
     now = now or utcnow()
     period = Period.last_days(days, now)
-    # Grouped by an expression, not the bare column: the planner then reads the covering received index
-    # (a 30-day range) instead of walking the category index over all history.
-    category = func.coalesce(Case.category_id, Case.category_id)
-    rows = session.execute(
-        select(category, func.count().label("n"))
-        .where(case_scope(actor), region_range(region.path), kpis.COHORTS["received"](Ctx(period, now)))
-        .group_by(category).order_by(func.count().desc(), category).limit(limit)).all()
+    by_category, _ = _received_by(session, actor, region, period, now, use_tally=True)
+    totals: dict[int, int] = {}
+    for (_day, category_id), n in by_category.items():
+        totals[category_id] = totals.get(category_id, 0) + n
+    rows = sorted(((cid, n) for cid, n in totals.items() if n), key=lambda r: (-r[1], r[0]))[:limit]
     cats = {c.id: c for c in session.scalars(select(Category).where(Category.id.in_([r[0] for r in rows])))} \
         if rows else {}
     return [{"id": cid, "name": cats[cid].name_zh, "name_en": cats[cid].name_en or cats[cid].name_zh, "count": n,
@@ -264,12 +262,11 @@ def units_most_overdue(*, session: Session, actor: User, region: Region, limit: 
                        now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Units with the most open overdue cases in the region now."""
     now = now or utcnow()
-    overdue = kpis.COUNT["overdue_now"]
-    ctx = Ctx(today_period(now), now)
-    rows = session.execute(
-        select(Case.unit_id, func.count().label("n"))
-        .where(case_scope(actor), region_range(region.path), overdue.where(ctx), Case.unit_id.is_not(None))
-        .group_by(Case.unit_id).order_by(func.count().desc(), Case.unit_id).limit(limit)).all()
+    per_unit = kpis.count_measures(session=session, actor=actor, ctx=Ctx(today_period(now), now),
+                                   subject=kpis.region_subject(region), grouping=Grouping("unit"),
+                                   keys=["overdue_now"], with_handling=False)
+    rows = sorted(((uid, int(k.counts["overdue_now"])) for uid, k in per_unit.items()
+                   if isinstance(uid, int) and k.counts["overdue_now"]), key=lambda r: (-r[1], r[0]))[:limit]
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_([r[0] for r in rows])))} if rows else {}
     return [{"id": uid, "name": units[uid].name_zh, "name_en": units[uid].name_en or units[uid].name_zh, "count": n,
              "href": count_url("overdue_now", region_id=region.id, unit_id=uid)} for uid, n in rows if uid in units]
