@@ -4,7 +4,6 @@ scope and history."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest

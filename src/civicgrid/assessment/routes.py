@@ -22,7 +22,6 @@ from civicgrid.errors import InvalidInput, not_found
 from civicgrid.events.models import CHANNEL_LABELS, Case, Category
 from civicgrid.events.scope import case_scope
 from civicgrid.events.workflow import CLOCK_RUNNING, OPEN
-from civicgrid.regions.models import Region
 from civicgrid.units.models import Unit
 from civicgrid.web.deps import CurrentUser, OriginDep, SessionDep, require_roles
 from civicgrid.web.pagekit import PageRoute, PageUser, attempt, error_text, page, parse_int, redirect, \

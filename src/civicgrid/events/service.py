@@ -34,7 +34,7 @@ from civicgrid.events.workflow import (
     transitions_from,
 )
 from civicgrid.notifications.service import desk_operators, notify, unit_handlers
-from civicgrid.regions.models import Region, subtree_range
+from civicgrid.regions.models import Region
 from civicgrid.units.models import Unit
 
 

@@ -28,7 +28,6 @@ from civicgrid.mediation.models import (
     PARTY_ROLES,
     RISK_LEVELS,
     SOURCES,
-    Dispute,
 )
 from civicgrid.mediation.parties import parties_of
 from civicgrid.mediation.schemas import (

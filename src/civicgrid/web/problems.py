@@ -7,7 +7,6 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
