@@ -219,8 +219,7 @@ def _unindexed(column):
 
 def region_range(path: str) -> ColumnElement[bool]:
     """Cases located in the region at ``path`` or below (one index range)."""
-    low, high = subtree_range(path)
-    return and_(Case.region_path >= low, Case.region_path < high)
+    return area_range(Case.region_path, path)
 
 
 # ---------------------------------------------------------------------------------------

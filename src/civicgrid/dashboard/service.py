@@ -178,7 +178,7 @@ def _received_by(session: Session, actor: User, region: Region, period: Period, 
         for on, cohort, value, n in session.execute(stmt):
             if not n:
                 continue
-            d = on.isoformat() if hasattr(on, "isoformat") else str(on)
+            d = on.isoformat()
             if cohort == "rcat":
                 by_category[(d, int(value))] = by_category.get((d, int(value)), 0) + int(n)
             else:
