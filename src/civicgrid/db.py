@@ -132,10 +132,19 @@ def reserve_id(session: Session, table: Table) -> int:
     lock from its start (BEGIN IMMEDIATE, see ``_sqlite_begin``), so the next rowid cannot be
     taken by anyone else before this transaction inserts it.
     """
+    return reserve_ids(session, table, 1)[0]
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table`` in one round trip (see ``reserve_id``)."""
+    if count <= 0:
+        return []
     if session.get_bind().dialect.name == "postgresql":
-        return int(session.execute(text("SELECT nextval(:seq)"), {"seq": f"{table.name}_id_seq"}).scalar_one())
-    top = session.execute(select(func.max(table.c.id))).scalar_one()
-    return int(top or 0) + 1
+        return [int(v) for v in session.execute(
+            text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": f"{table.name}_id_seq", "n": count}
+        ).scalars()]
+    top = int(session.execute(select(func.max(table.c.id))).scalar_one() or 0)
+    return list(range(top + 1, top + 1 + count))
 
 
 @contextmanager

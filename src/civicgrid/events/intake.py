@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,15 +15,16 @@ from sqlalchemy.orm import Session, joinedload
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
-from civicgrid.db import reserve_id, utcnow
-from civicgrid.errors import Conflict, Forbidden, InvalidInput
+from civicgrid.db import reserve_ids, utcnow
+from civicgrid.errors import Conflict, DomainError, Forbidden, InvalidInput
 from civicgrid.events.models import Case, Category, Channel
-from civicgrid.events.routing import route
+from civicgrid.events.routing import RoutingDecision, RoutingTable
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.events.scope import visible_cases
 from civicgrid.events.workflow import CaseState
-from civicgrid.notifications.service import desk_operators, notify
+from civicgrid.notifications.service import desks_operators, notify
 from civicgrid.regions import service as regions
+from civicgrid.regions.geometry import Location
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.settings import get_settings
 
@@ -49,16 +52,6 @@ def _replay(session: Session, actor: User | None, case: Case) -> Case:
         return case
     # Someone else's key: refuse without showing whose case it is.
     raise Conflict("该 client_key 已被另一条上报使用，请换一个", "This client_key was used by another report; use a new one")
-
-
-def _category(session: Session, code: str) -> Category:
-    category = session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))
-    if category is None:
-        raise InvalidInput(
-            f"事件类别 {code} 不存在或已停用，请从类别列表中选择",
-            f"Category {code} does not exist or is inactive; choose one from the category list",
-        )
-    return category
 
 
 def _region_from_address(session: Session, address: str, within: str) -> Region | None:
@@ -89,14 +82,17 @@ def _desk_for(session: Session, region: Region) -> Region:
 
 
 def locate(
-    *, session: Session, actor: User | None, data: CaseCreate
+    *, session: Session, actor: User | None, data: CaseCreate, point: Location | None = None
 ) -> tuple[Region, Region | None, str]:
-    """(where the case is, its grid if any, location status) from position, address or region code."""
+    """(where the case is, its grid if any, location status) from position, address or region code.
+
+    ``point`` is the grid lookup of the report's position when the caller already made it.
+    """
     # Public channels are not bound to the staff member's area (see intake_case), so neither is the address.
     bound = actor is not None and actor.role != Role.CITIZEN and data.channel not in PUBLIC_CHANNELS
     root = actor.scope_path if bound else "/"
     if data.lat is not None and data.lon is not None:
-        loc = regions.locate_point(session=session, lon=data.lon, lat=data.lat)
+        loc = point or regions.locate_point(session=session, lon=data.lon, lat=data.lat)
         if loc.grid_id is not None:
             # With its community: the desk that registers the case (_desk_for) is read next.
             grid = session.get(Region, loc.grid_id, options=[joinedload(Region.parent)])
@@ -133,20 +129,82 @@ def case_number(case: Case, tz: str) -> str:
     return f"{local:%Y%m%d}{case.id:07d}"
 
 
-def intake_case(
-    *, session: Session, actor: User | None, origin: Origin, data: CaseCreate
-) -> tuple[Case, bool]:
-    """Accept a report from any channel; returns (case, created). The same client key returns the same case."""
-    existing = _find_existing(session, data.channel, data.client_key)
-    if existing is not None:
-        return _replay(session, actor, existing), False
-    now = utcnow()
+@dataclass(frozen=True)
+class IntakeRequest:
+    """One report to take in: who sends it (None for anonymous public channels), from where, what."""
+
+    actor: User | None
+    origin: Origin
+    data: CaseCreate
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    """The case a request made (created) or named again (a repeated client key), or why it was refused."""
+
+    case: Case | None = None
+    created: bool = False
+    error: DomainError | None = None
+
+
+class _Batch:
+    """What a group of reports needs from the database, each read once for the whole group."""
+
+    def __init__(self, session: Session, requests: Sequence[IntakeRequest]) -> None:
+        self.session = session
+        codes = {r.data.category_code for r in requests}
+        self.categories = {c.code: c for c in session.scalars(
+            select(Category).where(Category.code.in_(codes), Category.active.is_(True)))}
+        self.existing = self._existing(requests)
+        self.claimed: dict[tuple[Channel, str], Case] = {}
+
+    def _existing(self, requests: Sequence[IntakeRequest]) -> dict[tuple[Channel, str], Case]:
+        keys = {(r.data.channel, r.data.client_key) for r in requests if r.data.client_key}
+        if not keys:
+            return {}
+        rows = self.session.scalars(select(Case).where(
+            Case.channel.in_({c for c, _ in keys}), Case.idempotency_key.in_({k for _, k in keys})))
+        return {(c.channel, c.idempotency_key): c for c in rows if (c.channel, c.idempotency_key) in keys}
+
+    def preload_places(self, region_ids: set[int]) -> None:
+        """Regions the reports fell in, with their parents, into the session (``locate`` then reads no rows)."""
+        if region_ids:
+            list(self.session.scalars(
+                select(Region).where(Region.id.in_(region_ids)).options(joinedload(Region.parent))))
+
+    def category(self, code: str) -> Category:
+        category = self.categories.get(code)
+        if category is None:
+            raise InvalidInput(
+                f"事件类别 {code} 不存在或已停用，请从类别列表中选择",
+                f"Category {code} does not exist or is inactive; choose one from the category list",
+            )
+        return category
+
+
+@dataclass
+class _Placed:
+    """A report that passed every check, with where it goes and who owns it."""
+
+    index: int
+    request: IntakeRequest
+    category: Category
+    region: Region
+    grid: Region | None
+    status: str
+    desk: Region
+    decision: RoutingDecision | None = None
+
+
+def _check(request: IntakeRequest, now: dt.datetime) -> None:
+    data, actor = request.data, request.actor
     if data.received_at is not None and data.received_at > now + dt.timedelta(minutes=5):
         raise InvalidInput("接报时间不能晚于当前时间", "received_at cannot be in the future")
     if data.received_at is not None and (actor is None or actor.role not in BACKDATE_ROLES):
         raise Forbidden("只有坐席或管理员可以补录历史接报时间", "Only operators and admins may back-date a report")
-    category = _category(session, data.category_code)
-    region, grid, status = locate(session=session, actor=actor, data=data)
+
+
+def _check_area(actor: User | None, data: CaseCreate, region: Region) -> None:
     if (
         actor is not None
         and actor.role not in (Role.CITIZEN,)
@@ -157,28 +215,32 @@ def intake_case(
             f"事件位置（{region.name_zh}）不在您的管辖范围内",
             f"The case location ({region.name_en or region.name_zh}) is outside your area",
         )
-    desk = _desk_for(session, region)
-    decision = route(session=session, category=category, region_path=region.path)
-    title = data.title or data.description.replace("\n", " ")[:40]
-    case = Case(
+
+
+def _new_case(placed: _Placed, now: dt.datetime) -> Case:
+    data, actor, category, region, grid = (placed.request.data, placed.request.actor, placed.category,
+                                           placed.region, placed.grid)
+    decision = placed.decision
+    assert decision is not None
+    return Case(
         channel=data.channel,
         idempotency_key=data.client_key,
         category_id=category.id,
         category=category,
         request_type=category.request_type,
         urgency=data.urgency,
-        title=title,
+        title=data.title or data.description.replace("\n", " ")[:40],
         description=data.description,
         address=data.address,
         lat=data.lat,
         lon=data.lon,
-        location_status=status,
+        location_status=placed.status,
         grid_id=grid.id if grid else None,
         region_id=region.id,
         region_path=region.path,
-        level=desk.level,
-        desk_region_id=desk.id,
-        desk_path=desk.path,
+        level=placed.desk.level,
+        desk_region_id=placed.desk.id,
+        desk_path=placed.desk.path,
         state=CaseState.REPORTED,
         suggested_unit_id=decision.unit_id,
         routing_rule_id=decision.rule_id,
@@ -189,41 +251,123 @@ def intake_case(
         external_token=secrets.token_hex(8) if data.channel == Channel.OPEN311 else None,
         received_at=data.received_at or now,
     )
-    case.id = reserve_id(session, Case.__table__)
-    case.number = case_number(case, get_settings().timezone)
-    if data.client_key:
+
+
+def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list[IntakeOutcome]:
+    """Take in a group of reports in one flush; one outcome per request, in order.
+
+    A report that fails a check gets its error and the others go on. Reading what the group
+    needs once (categories, places, routing rules, desk operators) and writing it in one
+    flush is what lets the API take reports in at volume (see ``intake_queue``). A client
+    key repeated within the group names the first report's case. Two groups racing with the
+    same key meet at the unique index: the flush raises ``IntegrityError`` for the whole
+    group, and the caller takes the group in again one by one (``intake_case``).
+    """
+    now = utcnow()
+    batch = _Batch(session, requests)
+    outcomes: list[IntakeOutcome | None] = [None] * len(requests)
+    located: list[tuple[int, IntakeRequest, Category]] = []
+    for i, request in enumerate(requests):
+        key = (request.data.channel, request.data.client_key)
+        if request.data.client_key and key in batch.existing:
+            try:
+                outcomes[i] = IntakeOutcome(_replay(session, request.actor, batch.existing[key]), False)
+            except DomainError as error:
+                outcomes[i] = IntakeOutcome(error=error)
+            continue
         try:
-            # A savepoint, so a concurrent request with the same key loses cleanly to the winner.
+            _check(request, now)
+            located.append((i, request, batch.category(request.data.category_code)))
+        except DomainError as error:
+            outcomes[i] = IntakeOutcome(error=error)
+
+    placed: list[_Placed] = []
+    points = {i: regions.locate_point(session=session, lon=r.data.lon, lat=r.data.lat)
+              for i, r, _ in located if r.data.lat is not None and r.data.lon is not None}
+    batch.preload_places({loc.grid_id for loc in points.values() if loc.grid_id is not None})
+    for i, request, category in located:
+        try:
+            region, grid, status = locate(session=session, actor=request.actor, data=request.data,
+                                          point=points.get(i))
+            _check_area(request.actor, request.data, region)
+            placed.append(_Placed(i, request, category, region, grid, status, _desk_for(session, region)))
+        except DomainError as error:
+            outcomes[i] = IntakeOutcome(error=error)
+
+    table = RoutingTable.load(session=session, region_paths={p.region.path for p in placed},
+                              categories={p.category.id: p.category for p in placed}.values())
+    operators = desks_operators(session=session, desk_region_ids={p.desk.id for p in placed})
+    first: dict[tuple[Channel, str], _Placed] = {}
+    fresh: list[_Placed] = []
+    for p in placed:
+        key = (p.request.data.channel, p.request.data.client_key)
+        if p.request.data.client_key and key in first:
+            continue  # the same key twice in one group: the second names the first's case (below)
+        if p.request.data.client_key:
+            first[key] = p
+        fresh.append(p)
+    timezone = get_settings().timezone
+    made: list[tuple[_Placed, Case]] = []
+    for p, case_id in zip(fresh, reserve_ids(session, Case.__table__, len(fresh))):
+        p.decision = table.route(category=p.category, region_path=p.region.path)
+        case = _new_case(p, now)
+        case.id = case_id
+        case.number = case_number(case, timezone)
+        session.add(case)
+        made.append((p, case))
+    # The cases first: notifications refer to them, and the flush orders only related classes.
+    session.flush()
+    for p, case in made:
+        data = p.request.data
+        assert p.decision is not None
+        record(
+            session=session,
+            actor=p.request.actor,
+            origin=p.request.origin,
+            entity="case",
+            entity_id=case.id,
+            action="intake",
+            to_state=CaseState.REPORTED.value,
+            note=f"{p.category.name_zh}：{case.title}",
+            after={"channel": data.channel.value, "category": p.category.code, "region": p.region.code,
+                   "location_status": p.status, "routing": p.decision.reason},
+        )
+        notify(
+            session=session,
+            users=operators.get(p.desk.id, ()),
+            kind="to_register",
+            case_id=case.id,
+            text_zh=f"新事件待立案：{case.title}",
+            text_en=f"New report to register: {case.title}",
+        )
+        outcomes[p.index] = IntakeOutcome(case, True)
+    for p in placed:
+        if outcomes[p.index] is None:
+            winner = outcomes[first[(p.request.data.channel, p.request.data.client_key)].index]
+            outcomes[p.index] = IntakeOutcome(winner.case if winner else None, False)
+    session.flush()
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+def intake_case(
+    *, session: Session, actor: User | None, origin: Origin, data: CaseCreate
+) -> tuple[Case, bool]:
+    """Accept one report from any channel; returns (case, created). The same client key returns the same case."""
+    request = IntakeRequest(actor, origin, data)
+    if data.client_key:
+        # A savepoint, so a concurrent request with the same key loses cleanly to the winner.
+        try:
             with session.begin_nested():
-                session.add(case)
-                session.flush()
+                (outcome,) = intake_cases(session=session, requests=[request])
         except IntegrityError:
             existing = _find_existing(session, data.channel, data.client_key)
-            if existing is not None:
-                return _replay(session, actor, existing), False
-            raise
+            if existing is None:
+                raise
+            return _replay(session, actor, existing), False
     else:
-        session.add(case)
-    record(
-        session=session,
-        actor=actor,
-        origin=origin,
-        entity="case",
-        entity_id=case.id,
-        action="intake",
-        to_state=CaseState.REPORTED.value,
-        note=f"{category.name_zh}：{title}",
-        after={"channel": data.channel.value, "category": category.code, "region": region.code,
-               "location_status": status, "routing": decision.reason},
-    )
-    notify(
-        session=session,
-        users=desk_operators(session=session, desk_region_id=desk.id),
-        kind="to_register",
-        case_id=case.id,
-        text_zh=f"新事件待立案：{title}",
-        text_en=f"New report to register: {title}",
-    )
-    return case, True
-
-
+        (outcome,) = intake_cases(session=session, requests=[request])
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.case is not None
+    return outcome.case, outcome.created

@@ -7,10 +7,11 @@ With no rule, the category's default unit serves, then the community's own unit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from civicgrid.events.models import Category, RoutingRule
 from civicgrid.regions.models import Region, RegionLevel
@@ -31,20 +32,49 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def route(*, session: Session, category: Category, region_path: str) -> RoutingDecision:
-    """Choose the owning unit for a case of ``category`` located at ``region_path``."""
-    ancestors = _ancestor_paths(region_path)
-    category_ids = [category.id] + ([category.parent_id] if category.parent_id else [])
-    rules = session.execute(
-        select(RoutingRule, Region.path)
-        .join(Region, Region.id == RoutingRule.region_id)
-        .where(
-            RoutingRule.active.is_(True),
-            Region.path.in_(ancestors),
-            or_(RoutingRule.category_id.in_(category_ids), RoutingRule.category_id.is_(None)),
-        )
-    ).all()
+class RoutingTable:
+    """The active rules that can apply to a set of places, read in one query, to route many cases."""
 
+    def __init__(self, session: Session, rows: list[tuple[RoutingRule, str]]) -> None:
+        self.session = session
+        self.by_path: dict[str, list[tuple[RoutingRule, str]]] = {}
+        for rule, path in rows:
+            self.by_path.setdefault(path, []).append((rule, path))
+
+    @classmethod
+    def load(cls, *, session: Session, region_paths: Iterable[str], categories: Iterable[Category]) -> RoutingTable:
+        ancestors = {a for path in region_paths for a in _ancestor_paths(path)}
+        category_ids = {i for c in categories for i in (c.id, c.parent_id) if i}
+        if not ancestors:
+            return cls(session, [])
+        rows = session.execute(
+            select(RoutingRule, Region.path)
+            .join(Region, Region.id == RoutingRule.region_id)
+            .options(joinedload(RoutingRule.region), joinedload(RoutingRule.unit), joinedload(RoutingRule.category))
+            .where(
+                RoutingRule.active.is_(True),
+                Region.path.in_(ancestors),
+                or_(RoutingRule.category_id.in_(category_ids), RoutingRule.category_id.is_(None)),
+            )
+        ).all()
+        return cls(session, [tuple(row) for row in rows])
+
+    def route(self, *, category: Category, region_path: str) -> RoutingDecision:
+        """Choose the owning unit for a case of ``category`` located at ``region_path``."""
+        ancestors = _ancestor_paths(region_path)
+        wanted = {category.id, category.parent_id, None}
+        rules = [row for path in ancestors for row in self.by_path.get(path, ()) if row[0].category_id in wanted]
+        return _decide(self.session, category, ancestors, rules)
+
+
+def route(*, session: Session, category: Category, region_path: str) -> RoutingDecision:
+    """Choose the owning unit for one case of ``category`` located at ``region_path``."""
+    return RoutingTable.load(session=session, region_paths=[region_path], categories=[category]).route(
+        category=category, region_path=region_path)
+
+
+def _decide(session: Session, category: Category, ancestors: list[str],
+            rules: list[tuple[RoutingRule, str]]) -> RoutingDecision:
     def specificity(row) -> tuple[int, int]:
         rule, path = row
         cat_rank = 2 if rule.category_id == category.id else 1 if rule.category_id is not None else 0

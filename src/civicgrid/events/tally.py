@@ -260,10 +260,36 @@ def _write(connection: Connection, delta: Mapping[Key, list[float]]) -> None:
         connection.execute(insert(CaseTally.__table__), _rows(delta))
 
 
+def _merge(into: dict[Key, list[float]], delta: Mapping[Key, list[float]]) -> None:
+    for key, vector in delta.items():
+        have = into.get(key)
+        into[key] = list(vector) if have is None else [a + b for a, b in zip(have, vector)]
+
+
+def _pend(connection: Connection, session: Session | None, delta: Mapping[Key, list[float]]) -> None:
+    """Hold a write's rows until the end of its flush, merged per key with the flush's other writes.
+
+    A flush of many cases (batched intake, imports) then writes one row per touched key, in
+    one statement, instead of a statement and a row set per case.
+    """
+    if session is None:
+        _write(connection, delta)
+        return
+    _merge(session.info.setdefault("tally_pending", {}), delta)
+
+
+@event.listens_for(Session, "after_flush")
+def _write_pending(session: Session, flush_context) -> None:
+    pending = session.info.pop("tally_pending", None)
+    if pending:
+        _write(session.connection(), {key: v for key, v in pending.items() if any(v)})
+
+
 @event.listens_for(Case, "after_insert")
 def _case_inserted(mapper: Mapper, connection: Connection, case: Case) -> None:
-    limit = _writer_limit(connection, object_session(case))
-    _write(connection, contributions(_snapshot(case, old=False), limit_minutes=limit, tz=tz()))
+    session = object_session(case)
+    limit = _writer_limit(connection, session)
+    _pend(connection, session, contributions(_snapshot(case, old=False), limit_minutes=limit, tz=tz()))
 
 
 @event.listens_for(Case, "before_update")
@@ -273,16 +299,19 @@ def _case_updated(mapper: Mapper, connection: Connection, case: Case) -> None:
     old, new = _snapshot(case, old=True), _snapshot(case, old=False)
     if old == new:
         return
-    limit = _writer_limit(connection, object_session(case))
+    session = object_session(case)
+    limit = _writer_limit(connection, session)
     zone = tz()
-    _write(connection, difference(contributions(old, limit_minutes=limit, tz=zone),
-                                  contributions(new, limit_minutes=limit, tz=zone)))
+    _pend(connection, session, difference(contributions(old, limit_minutes=limit, tz=zone),
+                                          contributions(new, limit_minutes=limit, tz=zone)))
 
 
 @event.listens_for(Case, "after_delete")
 def _case_deleted(mapper: Mapper, connection: Connection, case: Case) -> None:
-    limit = _writer_limit(connection, object_session(case))
-    _write(connection, difference(contributions(_snapshot(case, old=True), limit_minutes=limit, tz=tz()), {}))
+    session = object_session(case)
+    limit = _writer_limit(connection, session)
+    _pend(connection, session,
+          difference(contributions(_snapshot(case, old=True), limit_minutes=limit, tz=tz()), {}))
 
 
 @event.listens_for(AuditEntry, "after_insert")
@@ -294,12 +323,14 @@ def _event_recorded(mapper: Mapper, connection: Connection, entry: AuditEntry) -
     case = session.identity_map.get(session.identity_key(Case, int(entry.entity_id))) if session else None
     path = case.region_path if case is not None else connection.execute(
         select(Case.region_path).where(Case.id == int(entry.entity_id))).scalar_one()
-    _write(connection, event_contributions(action=entry.action, at=entry.at, region_path=path,
-                                           unit_id=unit_id, tz=tz()))
+    _pend(connection, session, event_contributions(action=entry.action, at=entry.at, region_path=path,
+                                                   unit_id=unit_id, tz=tz()))
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_limit(session: Session, transaction) -> None:
+    # A flush that failed leaves rows it never wrote; they must not ride on the next flush.
+    session.info.pop("tally_pending", None)
     if transaction.parent is None:
         session.info.pop("tally_limit", None)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload
@@ -36,13 +36,18 @@ def unit_handlers(*, session: Session, unit_id: int | None) -> list[User]:
 
 def desk_operators(*, session: Session, desk_region_id: int) -> list[User]:
     """The operators sitting at a centre (scoped exactly to that region)."""
-    return list(
-        session.scalars(
-            select(User).options(*_RECIPIENT_ONLY).where(
-                User.scope_region_id == desk_region_id, User.role == Role.OPERATOR, User.active.is_(True)
-            )
-        )
-    )
+    return desks_operators(session=session, desk_region_ids={desk_region_id}).get(desk_region_id, [])
+
+
+def desks_operators(*, session: Session, desk_region_ids: Collection[int]) -> dict[int, list[User]]:
+    """The operators of several centres at once, by centre region id."""
+    if not desk_region_ids:
+        return {}
+    found: dict[int, list[User]] = {}
+    for user in session.scalars(select(User).options(*_RECIPIENT_ONLY).where(
+            User.scope_region_id.in_(desk_region_ids), User.role == Role.OPERATOR, User.active.is_(True))):
+        found.setdefault(user.scope_region_id, []).append(user)
+    return found
 
 
 def inbox(*, session: Session, user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:
