@@ -129,6 +129,30 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
+def _cpu_by_kind(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes, PostgreSQL's and wrk's (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"app": 0.0, "postgres": 0.0, "wrk": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        ppid, pgid = int(fields[1]), int(fields[2])
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if pgid == server_pid or int(entry.name) == server_pid:
+            used["app"] += seconds
+        elif comm.startswith("postgres"):
+            used["postgres"] += seconds
+        elif comm == "wrk":
+            used["wrk"] += seconds
+    return used
+
+
 def _stop(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -208,7 +232,9 @@ def run_one(kind: str, args) -> dict:
             h = _wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, args.connections, health)
             if args.profile:
                 _profile(proc, args.seconds, workdir / f"profile-{kind}.txt")
+            before = _cpu_by_kind(proc.pid)
             c = _wrk(f"http://127.0.0.1:{port}/", args.seconds, args.connections, cases)
+            after = _cpu_by_kind(proc.pid)
         finally:
             _stop(proc)
         result = {"kind": kind, "healthz": h, "cases": c}
@@ -217,6 +243,12 @@ def run_one(kind: str, args) -> dict:
         print(f"  cases   : {c['rps']:>8,.0f} cases/s p50 {c['p50_ms']:6.1f} ms   p95 {c['p95_ms']:6.1f} ms"
               f"   errors {c['errors']} (non-2xx {c['non2xx']})")
         print(f"  ratio   : cases/s ÷ healthz req/s = {c['rps'] / h['rps']:.3f}")
+        # wrk's own CPU is not visible until it exits; it is measured by its process group only while alive.
+        cpu = {k: after[k] - before[k] for k in ("app", "postgres")}
+        print(f"  CPU per case: server {1000 * cpu['app'] / max(c['requests'], 1):.2f} ms, "
+              f"PostgreSQL {1000 * cpu['postgres'] / max(c['requests'], 1):.2f} ms "
+              f"(of {os.cpu_count()} cores × {c['seconds']:.0f} s)")
+        result["cpu_ms_per_case"] = {k: 1000 * v / max(c["requests"], 1) for k, v in cpu.items()}
         if args.profile:
             time.sleep(2)  # py-spy writes its file when its duration ends
             if (workdir / f"profile-{kind}.txt").exists():

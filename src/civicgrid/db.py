@@ -168,6 +168,11 @@ def unit_of_work() -> Iterator[Session]:
         session.close()
 
 
+def shared_test_session() -> bool:
+    """Whether units of work are routed to one test session (work must then stay on its thread)."""
+    return _test_session is not None
+
+
 @contextmanager
 def test_session_scope(session: Session) -> Iterator[Session]:
     """Route every unit of work to ``session`` (tests only; the caller rolls it back)."""

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     token_ttl_hours: int = Field(12, description="Lifetime of API bearer tokens and page sessions, in hours.")
     login_max_failures: int = Field(5, description="Failed sign-ins per user name (within the lockout window) before throttling.")
     login_lockout_minutes: int = Field(15, description="How long throttled logins are refused.")
+    intake_group_max: int = Field(
+        64, ge=1, le=1000,
+        description="Most reports one intake transaction takes in together (group commit, "
+                    "events/intake_queue.py); 1 takes every report in alone.")
     scheduler_enabled: bool = Field(True, description="Run the in-process deadline scheduler inside `civicgrid serve`.")
     scheduler_interval_seconds: int = Field(60, description="How often the deadline scheduler scans open cases.")
     due_soon_hours: int = Field(24, description="A case is 'due soon' when its deadline is this close (wall-clock hours).")

@@ -156,7 +156,7 @@ class _Batch:
         self.categories = {c.code: c for c in session.scalars(
             select(Category).where(Category.code.in_(codes), Category.active.is_(True)))}
         self.existing = self._existing(requests)
-        self.claimed: dict[tuple[Channel, str], Case] = {}
+        self.places: list[Region] = []
 
     def _existing(self, requests: Sequence[IntakeRequest]) -> dict[tuple[Channel, str], Case]:
         keys = {(r.data.channel, r.data.client_key) for r in requests if r.data.client_key}
@@ -169,7 +169,8 @@ class _Batch:
     def preload_places(self, region_ids: set[int]) -> None:
         """Regions the reports fell in, with their parents, into the session (``locate`` then reads no rows)."""
         if region_ids:
-            list(self.session.scalars(
+            # Held here: the identity map keeps objects only while something refers to them.
+            self.places = list(self.session.scalars(
                 select(Region).where(Region.id.in_(region_ids)).options(joinedload(Region.parent))))
 
     def category(self, code: str) -> Category:

@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from civicgrid.auth.models import Role, User
-from civicgrid.events import attachments, listing, service
+from civicgrid.events import attachments, intake_queue, listing, service
 from civicgrid.events.duplicates import duplicate_candidates
-from civicgrid.events.intake import intake_case
 from civicgrid.events.models import Case, Channel
 from civicgrid.events.schemas import (
     CaseCreate,
@@ -32,13 +31,13 @@ router = APIRouter(prefix="/api/cases", tags=["cases"])
 PHONE_ROLES = {Role.OPERATOR, Role.HANDLER}
 
 
-def present(case: Case, actor: User, request: Request) -> CaseRead:
-    """The API view of ``case`` for ``actor``."""
+def present(case: Case, actor: User, lang: str) -> CaseRead:
+    """The API view of ``case`` for ``actor``, in ``lang``."""
     return case_read(
         case,
         allowed=[t.action for t in service.allowed_actions(actor, case)],
         show_phone=actor.role in PHONE_ROLES,
-        lang=request_lang(request),
+        lang=lang,
     )
 
 
@@ -48,10 +47,15 @@ def create_case(data: CaseCreate, request: Request, response: Response, session:
     """Intake; the same ``client_key`` twice returns the first case with 200."""
     if user.role == Role.CITIZEN:
         data = data.model_copy(update={"channel": Channel.CITIZEN_WEB})
-    case, created = intake_case(session=session, actor=user, origin=origin, data=data)
+    lang = request_lang(request)
+
+    def answer(_session, case: Case, actor: User, created: bool) -> tuple[CaseRead, bool]:
+        return present(case, actor, lang), created
+
+    read, created = intake_queue.take_in(session=session, actor=user, origin=origin, data=data, answer=answer)
     if not created:
         response.status_code = 200
-    return present(case, user, request)
+    return read
 
 
 @router.get("", response_model=CasePage, summary="List cases in your area")
@@ -89,7 +93,7 @@ def list_cases(
         closed_from=_aware(closed_from), closed_to=_aware(closed_to), q=q,
     )
     rows, total, exact, more = listing.list_cases(session=session, actor=user, filters=filters, page=page, size=size)
-    return CasePage(items=[present(c, user, request) for c in rows], page=page, size=size, total=total,
+    return CasePage(items=[present(c, user, request_lang(request)) for c in rows], page=page, size=size, total=total,
                     total_is_exact=exact, has_more=more)
 
 
@@ -107,7 +111,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def read_case(case_id: int, request: Request, session: SessionDep,
               user: CurrentUser) -> CaseRead:
     """One case, if it is in your scope."""
-    return present(service.get_case(session=session, actor=user, case_id=case_id), user, request)
+    return present(service.get_case(session=session, actor=user, case_id=case_id), user, request_lang(request))
 
 
 @router.post("/{case_id}/actions", response_model=CaseRead, summary="Fire a workflow action")
@@ -119,7 +123,7 @@ def fire_action(case_id: int, data: TransitionIn, request: Request, session: Ses
         params=service.ActionParams(note=data.note, unit_id=data.unit_id, master_id=data.master_id,
                                     satisfaction=data.satisfaction, extension_days=data.extension_days),
     )
-    return present(case, user, request)
+    return present(case, user, request_lang(request))
 
 
 @router.post("/{case_id}/comments", response_model=HistoryEntryRead, status_code=201)

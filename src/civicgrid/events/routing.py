@@ -35,18 +35,22 @@ def _ancestor_paths(path: str) -> list[str]:
 class RoutingTable:
     """The active rules that can apply to a set of places, read in one query, to route many cases."""
 
-    def __init__(self, session: Session, rows: list[tuple[RoutingRule, str]]) -> None:
+    def __init__(self, session: Session, rows: list[tuple[RoutingRule, str]],
+                 fallbacks: dict[str, tuple[str, int]], default_units: dict[int, Unit]) -> None:
         self.session = session
         self.by_path: dict[str, list[tuple[RoutingRule, str]]] = {}
         for rule, path in rows:
             self.by_path.setdefault(path, []).append((rule, path))
+        self.fallbacks = fallbacks  # community path → (its name, its active unit's id)
+        self.default_units = default_units
 
     @classmethod
     def load(cls, *, session: Session, region_paths: Iterable[str], categories: Iterable[Category]) -> RoutingTable:
         ancestors = {a for path in region_paths for a in _ancestor_paths(path)}
         category_ids = {i for c in categories for i in (c.id, c.parent_id) if i}
+        categories = list(categories)
         if not ancestors:
-            return cls(session, [])
+            return cls(session, [], {}, {})
         rows = session.execute(
             select(RoutingRule, Region.path)
             .join(Region, Region.id == RoutingRule.region_id)
@@ -57,45 +61,52 @@ class RoutingTable:
                 or_(RoutingRule.category_id.in_(category_ids), RoutingRule.category_id.is_(None)),
             )
         ).all()
-        return cls(session, [tuple(row) for row in rows])
+        fallbacks = {path: (name, unit_id) for path, name, unit_id in session.execute(
+            select(Region.path, Region.name_zh, Unit.id)
+            .join(Unit, Unit.region_id == Region.id)
+            .where(Region.path.in_(ancestors), Region.level == RegionLevel.COMMUNITY, Unit.active.is_(True))
+            .order_by(Unit.id.desc())
+        )}
+        wanted_units = {c.default_unit_id for c in categories if c.default_unit_id}
+        default_units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(wanted_units)))} \
+            if wanted_units else {}
+        return cls(session, [tuple(row) for row in rows], fallbacks, default_units)
 
     def route(self, *, category: Category, region_path: str) -> RoutingDecision:
         """Choose the owning unit for a case of ``category`` located at ``region_path``."""
         ancestors = _ancestor_paths(region_path)
         wanted = {category.id, category.parent_id, None}
         rules = [row for path in ancestors for row in self.by_path.get(path, ()) if row[0].category_id in wanted]
-        return _decide(self.session, category, ancestors, rules)
+        return self._decide(category, ancestors, rules)
+
+
+    def _decide(self, category: Category, ancestors: list[str],
+                rules: list[tuple[RoutingRule, str]]) -> RoutingDecision:
+        def specificity(row) -> tuple[int, int]:
+            rule, path = row
+            cat_rank = 2 if rule.category_id == category.id else 1 if rule.category_id is not None else 0
+            return (len(path), cat_rank)
+
+        if rules:
+            rule, path = max(rules, key=specificity)
+            what = rule.category.name_zh if rule.category else "所有类别"
+            return RoutingDecision(
+                rule.unit_id,
+                rule.id,
+                f"规则 #{rule.id}：{rule.region.name_zh} 的「{what}」事件由 {rule.unit.name_zh} 办理",
+            )
+        if category.default_unit_id:
+            unit = self.default_units.get(category.default_unit_id)
+            return RoutingDecision(category.default_unit_id, None,
+                                   f"无匹配规则，按类别默认单位 {unit.name_zh if unit else ''}")
+        for path in reversed(ancestors):
+            if path in self.fallbacks:
+                name, unit_id = self.fallbacks[path]
+                return RoutingDecision(unit_id, None, f"无匹配规则，由所在社区 {name} 兜底办理")
+        return RoutingDecision(None, None, "无匹配规则，也无兜底单位，请人工指定")
 
 
 def route(*, session: Session, category: Category, region_path: str) -> RoutingDecision:
     """Choose the owning unit for one case of ``category`` located at ``region_path``."""
     return RoutingTable.load(session=session, region_paths=[region_path], categories=[category]).route(
         category=category, region_path=region_path)
-
-
-def _decide(session: Session, category: Category, ancestors: list[str],
-            rules: list[tuple[RoutingRule, str]]) -> RoutingDecision:
-    def specificity(row) -> tuple[int, int]:
-        rule, path = row
-        cat_rank = 2 if rule.category_id == category.id else 1 if rule.category_id is not None else 0
-        return (len(path), cat_rank)
-
-    if rules:
-        rule, path = max(rules, key=specificity)
-        what = rule.category.name_zh if rule.category else "所有类别"
-        return RoutingDecision(
-            rule.unit_id,
-            rule.id,
-            f"规则 #{rule.id}：{rule.region.name_zh} 的「{what}」事件由 {rule.unit.name_zh} 办理",
-        )
-    if category.default_unit_id:
-        unit = session.get(Unit, category.default_unit_id)
-        return RoutingDecision(category.default_unit_id, None, f"无匹配规则，按类别默认单位 {unit.name_zh if unit else ''}")
-    community = session.scalar(
-        select(Region).where(Region.path.in_(ancestors), Region.level == RegionLevel.COMMUNITY)
-    )
-    if community is not None:
-        unit_id = session.scalar(select(Unit.id).where(Unit.region_id == community.id, Unit.active.is_(True)))
-        if unit_id is not None:
-            return RoutingDecision(unit_id, None, f"无匹配规则，由所在社区 {community.name_zh} 兜底办理")
-    return RoutingDecision(None, None, "无匹配规则，也无兜底单位，请人工指定")

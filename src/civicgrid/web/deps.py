@@ -47,7 +47,12 @@ def _channel(request: Request) -> str:
     return "web"
 
 
-def get_origin(request: Request) -> Origin:
+# The dependencies that only look at the request or at another dependency's result are
+# ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a hop that costs
+# more than the work (see bench/bench_intake.py).
+
+
+async def get_origin(request: Request) -> Origin:
     """Where this change comes from, for the audit trail."""
     return Origin(channel=_channel(request), request_id=request_id(request))
 
@@ -77,7 +82,7 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     return None
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     """The signed-in user, or 401."""
     if user is None:
         raise NotAuthenticated("请先登录", "Please sign in first")
@@ -91,7 +96,7 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 def require_roles(*roles: Role):
     """A dependency returning the current user if their role is one of ``roles``, else 403."""
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
                 "您的角色无权进行此操作",

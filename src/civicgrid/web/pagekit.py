@@ -14,7 +14,7 @@ every mutating service call through :func:`attempt`, which wraps it in a savepoi
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -92,7 +92,7 @@ def nav_for(user: User | None) -> list[NavItem]:
 # --------------------------------------------------------------------------------------
 
 
-def page_user(request: Request, session: SessionDep, user: CurrentUser) -> User:
+async def page_user(request: Request, session: SessionDep, user: CurrentUser) -> User:
     """The signed-in user of a page (kept on the request so an error page still shows the menu)."""
     request.state.page_user = user
     request.state.page_session = session
@@ -102,10 +102,10 @@ def page_user(request: Request, session: SessionDep, user: CurrentUser) -> User:
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def require_page_roles(*roles: Role) -> Callable[[User], User]:
+def require_page_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A page dependency admitting only ``roles`` (others get a 403 page)."""
 
-    def dependency(user: PageUser) -> User:
+    async def dependency(user: PageUser) -> User:
         if user.role not in roles:
             raise Forbidden("您的角色无权访问此页面", "Your role may not open this page")
         return user
