@@ -15,7 +15,7 @@ from civicgrid.regions import service as regions
 from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.settings import get_settings
 from civicgrid.web.deps import SessionDep
-from civicgrid.web.pagekit import PageRoute, PageUser, page, require_page_roles
+from civicgrid.web.pagekit import PageRoute, PageUser, admit_to_page, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -77,7 +77,7 @@ def grid_collection(*, session: Session, actor: User) -> dict:
 @router.get("/map")
 def grid_map(request: Request, session: SessionDep, user: PageUser) -> Response:
     """The grid map: every grid of the user's area, coloured by open cases, name and count on hover."""
-    require_page_roles(*MAP_ROLES)(user)
+    admit_to_page(user, MAP_ROLES)
     scope = user.scope_region
     center = (scope.centroid_lat, scope.centroid_lon) if scope.centroid_lat is not None else None
     bands = [(name, LOAD_COLOURS[name], zh, en) for _lowest, name, zh, en in LOAD_BANDS]

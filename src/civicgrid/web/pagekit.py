@@ -14,7 +14,7 @@ every mutating service call through :func:`attempt`, which wraps it in a savepoi
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -106,11 +106,16 @@ def require_page_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A page dependency admitting only ``roles`` (others get a 403 page)."""
 
     async def dependency(user: PageUser) -> User:
-        if user.role not in roles:
-            raise Forbidden("您的角色无权访问此页面", "Your role may not open this page")
-        return user
+        return admit_to_page(user, roles)
 
     return dependency
+
+
+def admit_to_page(user: User, roles: Collection[Role]) -> User:
+    """``user`` if their role may open a page for ``roles``, else the 403 page."""
+    if user.role not in roles:
+        raise Forbidden("您的角色无权访问此页面", "Your role may not open this page")
+    return user
 
 
 AdminPageUser = Annotated[User, Depends(require_page_roles(Role.ADMIN))]
