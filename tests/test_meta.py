@@ -204,3 +204,12 @@ def test_every_role_has_labels_in_both_languages():
     assert set(ROLE_LABELS) == set(Role)
     for zh, en in ROLE_LABELS.values():
         assert re.search(r"[\u4e00-\u9fff]", zh) and en.isascii() and en
+
+
+def test_every_response_carries_the_request_id_the_audit_trail_records(client):
+    sent = client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    assert sent.headers["x-request-id"] == "trace-42"
+    fresh = client.get("/healthz").headers["x-request-id"]
+    assert len(fresh) == 32 and fresh != client.get("/healthz").headers["x-request-id"]
+    missing = client.get("/api/no-such-thing", headers={"X-Request-ID": "trace-43"})
+    assert missing.status_code == 404 and missing.headers["x-request-id"] == "trace-43"

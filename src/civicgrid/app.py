@@ -6,8 +6,10 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
 from civicgrid.settings import get_settings
@@ -49,6 +51,32 @@ def _routers():
     return routers
 
 
+class RequestIdMiddleware:
+    """Give every request an id (the caller's X-Request-ID or a new one) and echo it back.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs the
+    app in a separate task with its own streams, a cost on every request (bench/bench_intake.py).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = Headers(scope=scope).get("x-request-id")
+        rid = sent if sent else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-ID", rid)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     """Build the app; the deadline scheduler runs inside it unless disabled."""
     settings = get_settings()
@@ -74,13 +102,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     )
     problems.install(app)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict:

@@ -274,9 +274,13 @@ def test_the_api_answers_after_commit(live):
     headers = {"Authorization": f"Bearer {issue_token(live.users['city_op'])}"}
     body = {"channel": "api", "category_code": "EV0101", "description": "接口合并提交", "lat": lat, "lon": lon,
             "client_key": f"api-{uuid.uuid4().hex[:8]}"}
-    first = client.post("/api/cases", json=body, headers=headers)
+    first = client.post("/api/cases", json=body, headers={**headers, "X-Request-ID": "req-api-1"})
     assert first.status_code == 201, first.text
+    assert first.headers["x-request-id"] == "req-api-1"
     assert _count(Case, Case.id == first.json()["id"]) == 1
+    # The history entry, written by the committer thread, names the request it came from.
+    assert _count(AuditEntry, AuditEntry.entity_id == str(first.json()["id"]), AuditEntry.action == "intake",
+                  AuditEntry.request_id == "req-api-1", AuditEntry.channel == "api") == 1
     again = client.post("/api/cases", json=body, headers=headers)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     bad = client.post("/api/cases", json={**body, "category_code": "NOPE", "client_key": None}, headers=headers)

@@ -114,7 +114,12 @@ def take_in_group(items: list[_Waiting]) -> None:
 
 
 class _Committer:
-    """The one thread of a process that writes grouped intake."""
+    """The thread of a process that writes grouped intake.
+
+    One per process: measured with two and four (bench/bench_intake.py, PostgreSQL, 2 cores),
+    throughput fell and CPU per case rose, as the threads contend for the GIL and for the rows
+    every intake's foreign keys share (category, desk operators).
+    """
 
     def __init__(self, group_max: int) -> None:
         self.group_max = group_max
