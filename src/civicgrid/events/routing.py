@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from civicgrid.events.models import Category, RoutingRule
 from civicgrid.regions.models import Region, RegionLevel
@@ -32,35 +32,54 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-class RoutingTable:
-    """The active rules that can apply to a set of places, read in one query, to route many cases."""
+@dataclass(frozen=True)
+class _Rule:
+    """What routing needs of one rule: its match, its unit, and the names its reason quotes."""
 
-    def __init__(self, session: Session, rows: list[tuple[RoutingRule, str]],
-                 fallbacks: dict[str, tuple[str, int]], default_units: dict[int, Unit]) -> None:
-        self.session = session
-        self.by_path: dict[str, list[tuple[RoutingRule, str]]] = {}
-        for rule, path in rows:
-            self.by_path.setdefault(path, []).append((rule, path))
+    id: int
+    category_id: int | None
+    unit_id: int
+    path: str
+    region_name: str
+    unit_name: str | None
+    category_name: str | None
+
+
+class RoutingTable:
+    """The active rules that can apply to a set of places, read in one query, to route many cases.
+
+    Rules are read as plain rows with the names their reasons quote: a group of reports reads
+    every rule of every ancestor of its places, and ORM objects with their joined region, unit
+    and category cost several times more to load (bench/bench_intake.py).
+    """
+
+    def __init__(self, rules: Iterable[_Rule], fallbacks: dict[str, tuple[str, int]],
+                 default_units: dict[int, str]) -> None:
+        self.by_path: dict[str, list[_Rule]] = {}
+        for rule in rules:
+            self.by_path.setdefault(rule.path, []).append(rule)
         self.fallbacks = fallbacks  # community path → (its name, its active unit's id)
-        self.default_units = default_units
+        self.default_units = default_units  # unit id → name
 
     @classmethod
     def load(cls, *, session: Session, region_paths: Iterable[str], categories: Iterable[Category]) -> RoutingTable:
+        categories = list(categories)
         ancestors = {a for path in region_paths for a in _ancestor_paths(path)}
         category_ids = {i for c in categories for i in (c.id, c.parent_id) if i}
-        categories = list(categories)
         if not ancestors:
-            return cls(session, [], {}, {})
-        rows = session.execute(
-            select(RoutingRule, Region.path)
+            return cls([], {}, {})
+        rules = [_Rule(*row) for row in session.execute(
+            select(RoutingRule.id, RoutingRule.category_id, RoutingRule.unit_id, Region.path, Region.name_zh,
+                   Unit.name_zh, Category.name_zh)
             .join(Region, Region.id == RoutingRule.region_id)
-            .options(joinedload(RoutingRule.region), joinedload(RoutingRule.unit), joinedload(RoutingRule.category))
+            .outerjoin(Unit, Unit.id == RoutingRule.unit_id)
+            .outerjoin(Category, Category.id == RoutingRule.category_id)
             .where(
                 RoutingRule.active.is_(True),
                 Region.path.in_(ancestors),
                 or_(RoutingRule.category_id.in_(category_ids), RoutingRule.category_id.is_(None)),
             )
-        ).all()
+        )]
         fallbacks = {path: (name, unit_id) for path, name, unit_id in session.execute(
             select(Region.path, Region.name_zh, Unit.id)
             .join(Unit, Unit.region_id == Region.id)
@@ -68,37 +87,33 @@ class RoutingTable:
             .order_by(Unit.id.desc())
         )}
         wanted_units = {c.default_unit_id for c in categories if c.default_unit_id}
-        default_units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(wanted_units)))} \
-            if wanted_units else {}
-        return cls(session, [tuple(row) for row in rows], fallbacks, default_units)
+        default_units = {unit_id: name for unit_id, name in session.execute(
+            select(Unit.id, Unit.name_zh).where(Unit.id.in_(wanted_units)))} if wanted_units else {}
+        return cls(rules, fallbacks, default_units)
 
     def route(self, *, category: Category, region_path: str) -> RoutingDecision:
         """Choose the owning unit for a case of ``category`` located at ``region_path``."""
         ancestors = _ancestor_paths(region_path)
         wanted = {category.id, category.parent_id, None}
-        rules = [row for path in ancestors for row in self.by_path.get(path, ()) if row[0].category_id in wanted]
+        rules = [rule for path in ancestors for rule in self.by_path.get(path, ()) if rule.category_id in wanted]
         return self._decide(category, ancestors, rules)
 
-
-    def _decide(self, category: Category, ancestors: list[str],
-                rules: list[tuple[RoutingRule, str]]) -> RoutingDecision:
-        def specificity(row) -> tuple[int, int]:
-            rule, path = row
+    def _decide(self, category: Category, ancestors: list[str], rules: list[_Rule]) -> RoutingDecision:
+        def specificity(rule: _Rule) -> tuple[int, int]:
             cat_rank = 2 if rule.category_id == category.id else 1 if rule.category_id is not None else 0
-            return (len(path), cat_rank)
+            return (len(rule.path), cat_rank)
 
         if rules:
-            rule, path = max(rules, key=specificity)
-            what = rule.category.name_zh if rule.category else "所有类别"
+            rule = max(rules, key=specificity)
+            what = rule.category_name if rule.category_id is not None else "所有类别"
             return RoutingDecision(
                 rule.unit_id,
                 rule.id,
-                f"规则 #{rule.id}：{rule.region.name_zh} 的「{what}」事件由 {rule.unit.name_zh} 办理",
+                f"规则 #{rule.id}：{rule.region_name} 的「{what}」事件由 {rule.unit_name or ''} 办理",
             )
         if category.default_unit_id:
-            unit = self.default_units.get(category.default_unit_id)
-            return RoutingDecision(category.default_unit_id, None,
-                                   f"无匹配规则，按类别默认单位 {unit.name_zh if unit else ''}")
+            name = self.default_units.get(category.default_unit_id, "")
+            return RoutingDecision(category.default_unit_id, None, f"无匹配规则，按类别默认单位 {name}")
         for path in reversed(ancestors):
             if path in self.fallbacks:
                 name, unit_id = self.fallbacks[path]
