@@ -8,6 +8,7 @@ shared test session would keep everything on one thread.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import uuid
@@ -171,7 +172,8 @@ def _post_all(world, datas, actor_name="city_op"):
         gate.wait()
         with dbmod.unit_of_work() as session:  # as a request: its own session, closed before waiting
             try:
-                return intake_queue.take_in(session=session, actor=actor, origin=ORIGIN, data=data, answer=_answer)
+                return asyncio.run(intake_queue.take_in(session=session, actor=actor, origin=ORIGIN, data=data,
+                                                        answer=_answer))
             except Exception as error:  # noqa: BLE001 - the error is the result under test
                 return error
 

@@ -42,8 +42,8 @@ def present(case: Case, actor: User, lang: str) -> CaseRead:
 
 
 @router.post("", status_code=201, response_model=CaseRead, summary="Report a case (any channel)")
-def create_case(data: CaseCreate, request: Request, response: Response, session: SessionDep,
-                user: CurrentUser, origin: OriginDep) -> CaseRead:
+async def create_case(data: CaseCreate, request: Request, response: Response, session: SessionDep,
+                      user: CurrentUser, origin: OriginDep) -> CaseRead:
     """Intake; the same ``client_key`` twice returns the first case with 200."""
     if user.role == Role.CITIZEN:
         data = data.model_copy(update={"channel": Channel.CITIZEN_WEB})
@@ -52,7 +52,7 @@ def create_case(data: CaseCreate, request: Request, response: Response, session:
     def answer(_session, case: Case, actor: User, created: bool) -> tuple[CaseRead, bool]:
         return present(case, actor, lang), created
 
-    read, created = intake_queue.take_in(session=session, actor=user, origin=origin, data=data, answer=answer)
+    read, created = await intake_queue.take_in(session=session, actor=user, origin=origin, data=data, answer=answer)
     if not created:
         response.status_code = 200
     return read
