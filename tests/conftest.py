@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,31 +23,39 @@ def pytest_report_header(config):
     return f"civicgrid test database: {os.environ.get('CIVICGRID_TEST_DB', 'sqlite')}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A fresh, migrated database for this test run."""
-    kind = os.environ.get("CIVICGRID_TEST_DB", "sqlite")
-    os.environ["CIVICGRID_ENVIRONMENT"] = "test"
-    os.environ["CIVICGRID_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
-    os.environ["CIVICGRID_SCHEDULER_ENABLED"] = "false"
-    if kind == "postgresql":
-        name = f"civicgrid_test_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+@contextmanager
+def fresh_database(tmp_path_factory, prefix: str) -> Iterator[str]:
+    """A new, migrated database of the suite's kind (CIVICGRID_TEST_DB); a PostgreSQL one is dropped after."""
+    if os.environ.get("CIVICGRID_TEST_DB", "sqlite") != "postgresql":
+        url = f"sqlite:///{tmp_path_factory.mktemp(prefix) / (prefix + '.sqlite3')}"
+        upgrade(url)
+        yield url
+        return
+    name = f"civicgrid_{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    else:
-        admin = None
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    os.environ["CIVICGRID_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    upgrade(url)
-    yield url
-    dbmod.set_engine(None)
-    if admin is not None:
+        upgrade(url)
+        yield url
+    finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh, migrated database for this test run."""
+    os.environ["CIVICGRID_ENVIRONMENT"] = "test"
+    os.environ["CIVICGRID_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
+    os.environ["CIVICGRID_SCHEDULER_ENABLED"] = "false"
+    with fresh_database(tmp_path_factory, "test") as url:
+        os.environ["CIVICGRID_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        yield url
+        dbmod.set_engine(None)
 
 
 @pytest.fixture(scope="session")

@@ -9,27 +9,23 @@ afterwards, so the other tests of the same run are not disturbed.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from civicgrid import db as dbmod
-from civicgrid.migrations import upgrade
+from tests.conftest import fresh_database
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PG_ADMIN_URL = os.environ.get("CIVICGRID_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @dataclass(frozen=True)
@@ -52,22 +48,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def e2e_database(tmp_path_factory) -> Iterator[str]:
     """A fresh database for the live server, migrated to head; dropped afterwards."""
-    if os.environ.get("CIVICGRID_TEST_DB", "sqlite") == "postgresql":
-        name = f"civicgrid_e2e_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-        upgrade(url)
+    with fresh_database(tmp_path_factory, "e2e") as url:
         yield url
 
 

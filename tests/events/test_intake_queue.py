@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from civicgrid import db as dbmod
@@ -28,11 +28,10 @@ from civicgrid.events import intake_queue, tally
 from civicgrid.events.intake import IntakeRequest, intake_case, intake_cases
 from civicgrid.events.models import Case, CaseTally, Channel
 from civicgrid.events.schemas import CaseCreate
-from civicgrid.migrations import upgrade
 from civicgrid.notifications.models import Notification
 from civicgrid.regions.service import bump_grid_index_version
 from civicgrid.settings import get_settings
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import fresh_database
 from tests.factories import build_world
 
 ORIGIN = Origin("api", request_id="req-group")
@@ -124,34 +123,21 @@ def test_tallies_of_a_group_are_merged_rows_with_the_same_sums(session):
 @pytest.fixture(scope="module")
 def live(engine, tmp_path_factory):
     """A fresh database like the suite's, with the test world committed; the suite's engine after."""
-    name = None
-    if engine.dialect.name == "postgresql":
-        name = f"civicgrid_group_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('group') / 'group.sqlite3'}"
-    upgrade(url)
-    saved, hasher = dbmod._engine, passwords._hasher
-    live_engine = dbmod.make_engine(url)
-    dbmod.set_engine(live_engine)
-    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    bump_grid_index_version()
-    try:
-        with dbmod.unit_of_work() as session:
-            world = build_world(session)
-        yield world
-    finally:
-        passwords._hasher = hasher
-        dbmod.set_engine(saved)
-        live_engine.dispose()
+    with fresh_database(tmp_path_factory, "group") as url:
+        saved, hasher = dbmod._engine, passwords._hasher
+        live_engine = dbmod.make_engine(url)
+        dbmod.set_engine(live_engine)
+        passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         bump_grid_index_version()
-        if name:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        try:
+            with dbmod.unit_of_work() as session:
+                world = build_world(session)
+            yield world
+        finally:
+            passwords._hasher = hasher
+            dbmod.set_engine(saved)
+            live_engine.dispose()
+            bump_grid_index_version()
 
 
 def _answer(session, case, actor, created):
