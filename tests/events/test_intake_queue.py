@@ -23,7 +23,7 @@ from civicgrid import db as dbmod
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin
 from civicgrid.auth import passwords
-from civicgrid.errors import Forbidden, InvalidInput, NotAuthenticated
+from civicgrid.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
 from civicgrid.events import intake_queue, tally
 from civicgrid.events.intake import IntakeRequest, intake_case, intake_cases
 from civicgrid.events.models import Case, CaseTally, Channel
@@ -99,6 +99,17 @@ def test_a_refused_report_fails_alone_and_keys_repeat_within_and_across_groups(s
     assert not old.created and old.case.id == before.id
     made = session.scalar(select(func.count(Case.id)).where(Case.id > before.id))
     assert made == 2
+
+
+def test_a_key_repeated_in_a_group_by_someone_else_does_not_reveal_the_case(session):
+    world = build_world(session)
+    op, other = world.users["operator"], world.users["operator21"]  # community11's and community21's desks
+    mine, theirs = intake_cases(session=session, requests=[
+        IntakeRequest(op, ORIGIN, report(world, client_key="shared-key")),
+        IntakeRequest(other, ORIGIN, report(world, "grid211", client_key="shared-key")),
+    ])
+    assert mine.created
+    assert theirs.case is None and isinstance(theirs.error, Conflict)
 
 
 def test_tallies_of_a_group_are_merged_rows_with_the_same_sums(session):

@@ -342,11 +342,17 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             text_en=f"New report to register: {case.title}",
         )
         outcomes[p.index] = IntakeOutcome(case, True)
+    session.flush()
     for p in placed:
         if outcomes[p.index] is None:
+            # A key repeated within the group: the first report's case, on the same terms as a
+            # key repeated later (its sender, or someone who may see it).
             winner = outcomes[first[(p.request.data.channel, p.request.data.client_key)].index]
-            outcomes[p.index] = IntakeOutcome(winner.case if winner else None, False)
-    session.flush()
+            assert winner is not None and winner.case is not None
+            try:
+                outcomes[p.index] = IntakeOutcome(_replay(session, p.request.actor, winner.case), False)
+            except DomainError as error:
+                outcomes[p.index] = IntakeOutcome(error=error)
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 
