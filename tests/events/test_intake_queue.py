@@ -167,12 +167,10 @@ def _post_all(world, datas, actor_name="city_op"):
 
     def post(data):
         gate.wait()
-        with dbmod.unit_of_work() as session:  # as a request: its own session, closed before waiting
-            try:
-                return asyncio.run(intake_queue.take_in(session=session, actor=actor, origin=ORIGIN, data=data,
-                                                        answer=_answer))
-            except Exception as error:  # noqa: BLE001 - the error is the result under test
-                return error
+        try:
+            return asyncio.run(intake_queue.take_in(actor=actor, origin=ORIGIN, data=data, answer=_answer))
+        except Exception as error:  # noqa: BLE001 - the error is the result under test
+            return error
 
     with ThreadPoolExecutor(len(datas)) as pool:
         return list(pool.map(post, datas))
@@ -250,7 +248,7 @@ def test_a_disabled_account_is_refused_at_commit(live):
             session.execute(text("UPDATE app_user SET active = :yes WHERE id = :id"), {"yes": True, "id": worker.id})
 
 
-def test_grouping_off_takes_each_report_in_the_callers_session(live, monkeypatch, groups):
+def test_grouping_off_takes_each_report_in_alone(live, monkeypatch, groups):
     monkeypatch.setenv("CIVICGRID_INTAKE_GROUP_MAX", "1")
     get_settings.cache_clear()
     try:

@@ -161,24 +161,16 @@ def _the_committer() -> _Committer:
         return _committer
 
 
-async def take_in(*, session: Session, actor: User | None, origin: Origin, data: CaseCreate,
-                  answer: Answer) -> Any:
+async def take_in(*, actor: User | None, origin: Origin, data: CaseCreate, answer: Answer) -> Any:
     """Take one report in, grouped with whatever else is arriving; returns ``answer``'s result.
 
-    ``session`` is the caller's, which has done its reading (the signed-in user): it is closed
-    here, because a caller waiting for the committer must not hold a pooled connection the
-    committer needs. The wait is on the event loop, not in a worker thread, so a flood of reports
-    does not use up the thread pool the other requests need. Inside the test suite's shared
-    session, or with grouping off, the report is taken in right in that session instead.
+    The caller must hold no database connection while it waits (``web.deps.ReleasedUser``): the
+    committer needs one. The wait is on the event loop, not in a worker thread, so a flood of
+    reports does not use up the thread pool other requests need. Inside the test suite's shared
+    session, or with grouping off, the report is taken in alone, in a unit of work of its own.
     """
-    if db.shared_test_session() or get_settings().intake_group_max <= 1:
-        return await run_in_threadpool(_in_session, session, actor, origin, data, answer)
     item = _Waiting(actor.id if actor is not None else None, origin, data, answer)
-    await run_in_threadpool(session.close)
+    if db.shared_test_session() or get_settings().intake_group_max <= 1:
+        return await run_in_threadpool(_alone, item)
     _the_committer().waiting.put(item)
     return await asyncio.wrap_future(item.future)
-
-
-def _in_session(session: Session, actor: User | None, origin: Origin, data: CaseCreate, answer: Answer) -> Any:
-    case, created = intake_case(session=session, actor=actor, origin=origin, data=data)
-    return answer(session, case, actor, created)
