@@ -194,7 +194,6 @@ class _Placed:
     grid: Region | None
     status: str
     desk: Region
-    decision: RoutingDecision | None = None
 
 
 def _check(request: IntakeRequest, now: dt.datetime) -> None:
@@ -218,11 +217,9 @@ def _check_area(actor: User | None, data: CaseCreate, region: Region) -> None:
         )
 
 
-def _new_case(placed: _Placed, now: dt.datetime) -> Case:
+def _new_case(placed: _Placed, decision: RoutingDecision, now: dt.datetime) -> Case:
     data, actor, category, region, grid = (placed.request.data, placed.request.actor, placed.category,
                                            placed.region, placed.grid)
-    decision = placed.decision
-    assert decision is not None
     return Case(
         channel=data.channel,
         idempotency_key=data.client_key,
@@ -308,19 +305,18 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             first[key] = p
         fresh.append(p)
     timezone = get_settings().timezone
-    made: list[tuple[_Placed, Case]] = []
+    made: list[tuple[_Placed, RoutingDecision, Case]] = []
     for p, case_id in zip(fresh, reserve_ids(session, Case.__table__, len(fresh))):
-        p.decision = table.route(category=p.category, region_path=p.region.path)
-        case = _new_case(p, now)
+        decision = table.route(category=p.category, region_path=p.region.path)
+        case = _new_case(p, decision, now)
         case.id = case_id
         case.number = case_number(case, timezone)
         session.add(case)
-        made.append((p, case))
+        made.append((p, decision, case))
     # The cases first: notifications refer to them, and the flush orders only related classes.
     session.flush()
-    for p, case in made:
+    for p, decision, case in made:
         data = p.request.data
-        assert p.decision is not None
         record(
             session=session,
             actor=p.request.actor,
@@ -331,7 +327,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             to_state=CaseState.REPORTED.value,
             note=f"{p.category.name_zh}：{case.title}",
             after={"channel": data.channel.value, "category": p.category.code, "region": p.region.code,
-                   "location_status": p.status, "routing": p.decision.reason},
+                   "location_status": p.status, "routing": decision.reason},
         )
         notify(
             session=session,

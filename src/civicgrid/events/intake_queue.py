@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, lazyload
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid import db
 from civicgrid.audit.service import Origin
@@ -45,8 +45,9 @@ from civicgrid.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-# Builds a request's answer from its case, inside the transaction (relations still load).
-Answer = Callable[[Session, Case, "User | None", bool], Any]
+# Builds a request's answer from its case (and who sent it, and whether it is new), inside the
+# transaction, so the case's relations still load.
+Answer = Callable[[Case, "User | None", bool], Any]
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _alone(item: _Waiting) -> Any:
             if actor is None:
                 raise _gone()
         case, created = intake_case(session=session, actor=actor, origin=item.origin, data=item.data)
-        return item.answer(session, case, actor, created)
+        return item.answer(case, actor, created)
 
 
 def _settle(item: _Waiting, run: Callable[[], Any]) -> None:
@@ -95,15 +96,19 @@ def take_in_group(items: list[_Waiting]) -> None:
     try:
         with db.unit_of_work() as session:
             actors = _actors(session, {i.actor_id for i in items if i.actor_id is not None})
-            live = [i for i in items if i.actor_id is None or i.actor_id in actors]
-            answers += [(i, None, _gone()) for i in items if i not in live]
-            requests = [IntakeRequest(actors.get(i.actor_id) if i.actor_id else None, i.origin, i.data)
-                        for i in live]
-            for item, request, outcome in zip(live, requests, intake_cases(session=session, requests=requests)):
+            live: list[tuple[_Waiting, IntakeRequest]] = []
+            for item in items:
+                if item.actor_id is not None and item.actor_id not in actors:
+                    answers.append((item, None, _gone()))
+                else:
+                    actor = actors[item.actor_id] if item.actor_id is not None else None
+                    live.append((item, IntakeRequest(actor, item.origin, item.data)))
+            outcomes = intake_cases(session=session, requests=[request for _, request in live])
+            for (item, request), outcome in zip(live, outcomes):
                 if outcome.error is not None:
                     answers.append((item, None, outcome.error))
                 else:
-                    answers.append((item, item.answer(session, outcome.case, request.actor, outcome.created), None))
+                    answers.append((item, item.answer(outcome.case, request.actor, outcome.created), None))
     except Exception:
         if len(items) > 1:
             log.warning("intake group of %d failed; taking its reports in one by one", len(items), exc_info=True)

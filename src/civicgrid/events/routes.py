@@ -49,7 +49,7 @@ async def create_case(data: CaseCreate, request: Request, response: Response, us
         data = data.model_copy(update={"channel": Channel.CITIZEN_WEB})
     lang = request_lang(request)
 
-    def answer(_session, case: Case, actor: User, created: bool) -> tuple[CaseRead, bool]:
+    def answer(case: Case, actor: User, created: bool) -> tuple[CaseRead, bool]:
         return present(case, actor, lang), created
 
     read, created = await intake_queue.take_in(actor=user, origin=origin, data=data, answer=answer)

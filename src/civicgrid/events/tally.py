@@ -261,9 +261,14 @@ def _write(connection: Connection, delta: Mapping[Key, list[float]]) -> None:
 
 
 def _merge(into: dict[Key, list[float]], delta: Mapping[Key, list[float]]) -> None:
+    """Add ``delta`` into ``into`` key by key (in place)."""
     for key, vector in delta.items():
         have = into.get(key)
-        into[key] = list(vector) if have is None else [a + b for a, b in zip(have, vector)]
+        if have is None:
+            into[key] = list(vector)
+        else:
+            for i, value in enumerate(vector):
+                have[i] += value
 
 
 def _pend(connection: Connection, session: Session | None, delta: Mapping[Key, list[float]]) -> None:
@@ -412,20 +417,10 @@ def rebuild(*, session: Session, register_limit_minutes: int | None = None, batc
     _set_meta(session, state="rebuilding", limit=limit, lock=True)
     session.execute(delete(CaseTally.__table__))
     totals: dict[Key, list[float]] = {}
-
-    def add(rows: Mapping[Key, list[float]]) -> None:
-        for key, vector in rows.items():
-            acc = totals.get(key)
-            if acc is None:
-                totals[key] = list(vector)
-            else:
-                for i, v in enumerate(vector):
-                    acc[i] += v
-
     columns = [getattr(Case, name) for name in INPUTS]
     for chunk in session.execute(select(*columns).execution_options(yield_per=batch)).mappings().partitions():
         for row in chunk:
-            add(contributions(row, limit_minutes=limit, tz=zone))
+            _merge(totals, contributions(row, limit_minutes=limit, tz=zone))
     path = select(Case.region_path).where(Case.id == func.cast(AuditEntry.entity_id, Case.id.type)).scalar_subquery()
     events = select(AuditEntry.action, AuditEntry.at, AuditEntry.before, AuditEntry.after, path.label("path")).where(
         AuditEntry.entity == "case", AuditEntry.action.in_(list(EVENT_COHORTS)))
@@ -434,7 +429,8 @@ def rebuild(*, session: Session, register_limit_minutes: int | None = None, batc
             if region_path is None:
                 continue
             unit_id = (after or {}).get("unit_id") if action == "dispatch" else (before or {}).get("unit_id")
-            add(event_contributions(action=action, at=at, region_path=region_path, unit_id=unit_id, tz=zone))
+            _merge(totals, event_contributions(action=action, at=at, region_path=region_path, unit_id=unit_id,
+                                               tz=zone))
     rows = _rows(totals)
     for start in range(0, len(rows), batch):
         session.execute(insert(CaseTally.__table__), rows[start:start + batch])

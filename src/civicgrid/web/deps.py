@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import Origin
 from civicgrid.auth.models import Role, User
@@ -83,11 +83,15 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     return None
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
-    """The signed-in user, or 401."""
+def _signed_in(user: User | None) -> User:
     if user is None:
         raise NotAuthenticated("请先登录", "Please sign in first")
     return user
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    """The signed-in user, or 401."""
+    return _signed_in(user)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -105,10 +109,7 @@ async def get_released_user(request: Request) -> User:
         with unit_of_work() as session:
             return get_optional_user(request, session)
 
-    user = await run_in_threadpool(read)
-    if user is None:
-        raise NotAuthenticated("请先登录", "Please sign in first")
-    return user
+    return _signed_in(await run_in_threadpool(read))
 
 
 ReleasedUser = Annotated[User, Depends(get_released_user)]
