@@ -198,6 +198,17 @@ def test_same_channel_and_client_key_give_the_same_case(loop: Loop):
     assert created and other_channel.id != first.id
 
 
+def test_a_citizen_reports_through_the_citizen_channel_whatever_they_name(loop: Loop):
+    lat, lon = loop.world.grid_point("grid111")
+    case, _ = intake(loop, "citizen", lat=lat, lon=lon, channel=Channel.HOTLINE, client_key="c-1")
+    assert case.channel == Channel.CITIZEN_WEB
+    # Their key is theirs on that channel too: naming another channel finds the same case.
+    again, created = intake(loop, "citizen", lat=lat, lon=lon, channel=Channel.API, client_key="c-1")
+    assert again.id == case.id and not created
+    staff, _ = intake(loop, "operator", lat=lat, lon=lon, channel=Channel.HOTLINE)
+    assert staff.channel == Channel.HOTLINE
+
+
 def test_idempotent_replay_through_the_api(client, as_user, world, loop):
     lat, lon = world.grid_point("grid111")
     body = {"category_code": "EV0101", "description": DESCRIPTION, "lat": lat, "lon": lon,

@@ -22,6 +22,7 @@ from civicgrid import db as dbmod
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin
 from civicgrid.auth import passwords
+from civicgrid.auth.service import TokenClaim
 from civicgrid.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
 from civicgrid.events import intake_queue, tally
 from civicgrid.events.intake import IntakeRequest, intake_case, intake_cases
@@ -161,12 +162,13 @@ def _count(model, *where) -> int:
 def _post_all(world, datas, actor_name="city_op"):
     """Every report from its own thread at once, through ``take_in``; (result or error) per report."""
     actor = world.users[actor_name]
+    claim = TokenClaim(actor.id, actor.token_version)
     gate = threading.Barrier(len(datas))
 
     def post(data):
         gate.wait()
         try:
-            return asyncio.run(intake_queue.take_in(actor=actor, origin=ORIGIN, data=data, answer=_answer))
+            return asyncio.run(intake_queue.take_in(claim=claim, origin=ORIGIN, data=data, answer=_answer))
         except Exception as error:  # noqa: BLE001 - the error is the result under test
             return error
 
@@ -246,6 +248,23 @@ def test_a_disabled_account_is_refused_at_commit(live):
             session.execute(text("UPDATE app_user SET active = :yes WHERE id = :id"), {"yes": True, "id": worker.id})
 
 
+def test_a_revoked_token_is_refused_at_commit(live):
+    # Signing out everywhere bumps the token version: a token issued before is refused when its
+    # report's group reads the account, although its signature is still good.
+    worker = live.users["gridworker2"]
+    with dbmod.unit_of_work() as session:
+        session.execute(text("UPDATE app_user SET token_version = token_version + 1 WHERE id = :id"), {"id": worker.id})
+    try:
+        before = _count(Case)
+        results = _post_all(live, [report(live, "grid211"), report(live, "grid212")], actor_name="gridworker2")
+        assert all(isinstance(r, NotAuthenticated) for r in results), results
+        assert _count(Case) == before
+    finally:
+        with dbmod.unit_of_work() as session:
+            session.execute(text("UPDATE app_user SET token_version = token_version - 1 WHERE id = :id"),
+                            {"id": worker.id})
+
+
 def test_grouping_off_takes_each_report_in_alone(live, monkeypatch, groups):
     monkeypatch.setenv("CIVICGRID_INTAKE_GROUP_MAX", "1")
     get_settings.cache_clear()
@@ -281,3 +300,8 @@ def test_the_api_answers_after_commit(live, groups):
     bad = client.post("/api/cases", json={**body, "category_code": "NOPE", "client_key": None}, headers=headers)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
     assert sum(groups) == 3, "the API's reports went through the committer"
+    # A token we did not sign is refused at the door: it never reaches the committer.
+    forged = client.post("/api/cases", json=body, headers={"Authorization": "Bearer " + headers["Authorization"][8:-2]})
+    assert forged.status_code == 401 and forged.headers["content-type"].startswith("application/problem+json")
+    assert client.post("/api/cases", json=body).status_code == 401
+    assert sum(groups) == 3

@@ -196,6 +196,14 @@ class _Placed:
     desk: Region
 
 
+def _as_sent(request: IntakeRequest) -> IntakeRequest:
+    """A citizen reports as themselves, through the citizen channel, whatever channel they name."""
+    if request.actor is not None and request.actor.role == Role.CITIZEN and request.data.channel != Channel.CITIZEN_WEB:
+        return IntakeRequest(request.actor, request.origin,
+                             request.data.model_copy(update={"channel": Channel.CITIZEN_WEB}))
+    return request
+
+
 def _check(request: IntakeRequest, now: dt.datetime) -> None:
     data, actor = request.data, request.actor
     if data.received_at is not None and data.received_at > now + dt.timedelta(minutes=5):
@@ -262,6 +270,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
     group, and the caller takes the group in again one by one (``intake_case``).
     """
     now = utcnow()
+    requests = [_as_sent(r) for r in requests]
     batch = _Batch(session, requests)
     outcomes: list[IntakeOutcome | None] = [None] * len(requests)
     located: list[tuple[int, IntakeRequest, Category]] = []
@@ -357,7 +366,8 @@ def intake_case(
     *, session: Session, actor: User | None, origin: Origin, data: CaseCreate
 ) -> tuple[Case, bool]:
     """Accept one report from any channel; returns (case, created). The same client key returns the same case."""
-    request = IntakeRequest(actor, origin, data)
+    request = _as_sent(IntakeRequest(actor, origin, data))
+    data = request.data
     if data.client_key:
         # A savepoint, so a concurrent request with the same key loses cleanly to the winner.
         try:

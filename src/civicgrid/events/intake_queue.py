@@ -1,7 +1,7 @@
 """Group commit for intake (合并提交): many reports arriving at once share one transaction.
 
-Each server process has one committer thread. A request thread authenticates and validates
-its report, hands it to the committer and waits. The committer takes every report waiting
+Each server process has one committer thread. A request checks its token's signature and
+validates its report, hands it to the committer and waits. The committer takes every report waiting
 (at most ``intake_group_max``) and takes them in together with ``intake_cases``, in one
 transaction; once it has committed, each request gets its own answer. Under light load a
 group is a single report, so nothing waits longer than it would alone; under load the costs a
@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from civicgrid import db
 from civicgrid.audit.service import Origin
 from civicgrid.auth.models import User
+from civicgrid.auth.service import TokenClaim, claimed_user
 from civicgrid.errors import NotAuthenticated
 from civicgrid.events.intake import IntakeRequest, intake_case, intake_cases
 from civicgrid.events.models import Case
@@ -52,33 +53,32 @@ Answer = Callable[[Case, "User | None", bool], Any]
 
 @dataclass
 class _Waiting:
-    actor_id: int | None
+    claim: TokenClaim | None  # who the request's token says sent it; checked in the group's transaction
     origin: Origin
     data: CaseCreate
     answer: Answer
     future: Future = field(default_factory=Future)
 
 
-def _gone() -> NotAuthenticated:
-    return NotAuthenticated("账号已停用或不存在，请重新登录", "Your account is disabled or gone; please sign in again")
-
-
-def _actors(session: Session, ids: set[int]) -> dict[int, User]:
+def _senders(session: Session, items: list[_Waiting]) -> dict[int, User]:
+    """The accounts the items' tokens name, in one read (checked per item by ``claimed_user``)."""
+    ids = {i.claim.user_id for i in items if i.claim is not None}
     if not ids:
         return {}
     # Their region and unit load on access (rarely needed here); joining them for every report is not free.
     return {u.id: u for u in session.scalars(select(User).options(lazyload(User.scope_region), lazyload(User.unit))
-                                             .where(User.id.in_(ids), User.active.is_(True)))}
+                                             .where(User.id.in_(ids)))}
+
+
+def _sender(senders: dict[int, User], item: _Waiting) -> User | None:
+    """The item's sender if their account is active and the token not revoked, else NotAuthenticated."""
+    return None if item.claim is None else claimed_user(senders.get(item.claim.user_id), item.claim)
 
 
 def _alone(item: _Waiting) -> Any:
     """One report in its own transaction (the path every other caller of ``intake_case`` takes)."""
     with db.unit_of_work() as session:
-        actor = None
-        if item.actor_id is not None:
-            actor = _actors(session, {item.actor_id}).get(item.actor_id)
-            if actor is None:
-                raise _gone()
+        actor = _sender(_senders(session, [item]), item)
         case, created = intake_case(session=session, actor=actor, origin=item.origin, data=item.data)
         return item.answer(case, actor, created)
 
@@ -95,14 +95,13 @@ def take_in_group(items: list[_Waiting]) -> None:
     answers: list[tuple[_Waiting, Any, BaseException | None]] = []
     try:
         with db.unit_of_work() as session:
-            actors = _actors(session, {i.actor_id for i in items if i.actor_id is not None})
+            senders = _senders(session, items)
             live: list[tuple[_Waiting, IntakeRequest]] = []
             for item in items:
-                if item.actor_id is not None and item.actor_id not in actors:
-                    answers.append((item, None, _gone()))
-                else:
-                    actor = actors[item.actor_id] if item.actor_id is not None else None
-                    live.append((item, IntakeRequest(actor, item.origin, item.data)))
+                try:
+                    live.append((item, IntakeRequest(_sender(senders, item), item.origin, item.data)))
+                except NotAuthenticated as error:
+                    answers.append((item, None, error))
             outcomes = intake_cases(session=session, requests=[request for _, request in live])
             for (item, request), outcome in zip(live, outcomes):
                 if outcome.error is not None:
@@ -166,15 +165,16 @@ def _the_committer() -> _Committer:
         return _committer
 
 
-async def take_in(*, actor: User | None, origin: Origin, data: CaseCreate, answer: Answer) -> Any:
+async def take_in(*, claim: TokenClaim | None, origin: Origin, data: CaseCreate, answer: Answer) -> Any:
     """Take one report in, grouped with whatever else is arriving; returns ``answer``'s result.
 
-    The caller must hold no database connection while it waits (``web.deps.ReleasedUser``): the
-    committer needs one. The wait is on the event loop, not in a worker thread, so a flood of
+    ``claim`` is who the request's token says sent it (``web.deps.SignedClaim``): the account is
+    read and checked with the group's, so the request itself reads nothing and holds no
+    database connection while it waits (the committer needs one). The wait is on the event loop, not in a worker thread, so a flood of
     reports does not use up the thread pool other requests need. Inside the test suite's shared
     session, or with grouping off, the report is taken in alone, in a unit of work of its own.
     """
-    item = _Waiting(actor.id if actor is not None else None, origin, data, answer)
+    item = _Waiting(claim, origin, data, answer)
     if db.shared_test_session() or get_settings().intake_group_max <= 1:
         return await run_in_threadpool(_alone, item)
     _the_committer().waiting.put(item)

@@ -22,7 +22,7 @@ from civicgrid.events.schemas import (
     case_read,
 )
 from civicgrid.events.workflow import CaseState
-from civicgrid.web.deps import CurrentUser, OriginDep, ReleasedUser, SessionDep
+from civicgrid.web.deps import CurrentUser, OriginDep, SessionDep, SignedClaim
 from civicgrid.web.i18n import request_lang
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -42,17 +42,15 @@ def present(case: Case, actor: User, lang: str) -> CaseRead:
 
 
 @router.post("", status_code=201, response_model=CaseRead, summary="Report a case (any channel)")
-async def create_case(data: CaseCreate, request: Request, response: Response, user: ReleasedUser,
+async def create_case(data: CaseCreate, request: Request, response: Response, claim: SignedClaim,
                       origin: OriginDep) -> CaseRead:
     """Intake; the same ``client_key`` twice returns the first case with 200."""
-    if user.role == Role.CITIZEN:
-        data = data.model_copy(update={"channel": Channel.CITIZEN_WEB})
     lang = request_lang(request)
 
     def answer(case: Case, actor: User, created: bool) -> tuple[CaseRead, bool]:
         return present(case, actor, lang), created
 
-    read, created = await intake_queue.take_in(actor=user, origin=origin, data=data, answer=answer)
+    read, created = await intake_queue.take_in(claim=claim, origin=origin, data=data, answer=answer)
     if not created:
         response.status_code = 200
     return read
