@@ -1,6 +1,7 @@
 """Every table, imported once so Alembic and ``Base.metadata`` see the whole schema."""
 
 from civicgrid.audit.models import AuditEntry  # noqa: F401
+from civicgrid.reference import ReferenceVersion  # noqa: F401
 from civicgrid.auth.models import ApiKey, LoginAttempt, User  # noqa: F401
 from civicgrid.regions.models import GridMember, Region  # noqa: F401
 from civicgrid.units.models import Unit  # noqa: F401

@@ -301,8 +301,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
         except DomainError as error:
             outcomes[i] = IntakeOutcome(error=error)
 
-    table = RoutingTable.load(session=session, region_paths={p.region.path for p in placed},
-                              categories={p.category.id: p.category for p in placed}.values())
+    table = RoutingTable.current(session)
     operators = desks_operators(session=session, desk_region_ids={p.desk.id for p in placed})
     first: dict[tuple[Channel, str], _Placed] = {}
     fresh: list[_Placed] = []

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid import reference
 from civicgrid.events.models import Category, RoutingRule
 from civicgrid.regions.models import Region, RegionLevel
+from civicgrid.reference import ProcessCache
 from civicgrid.units.models import Unit
 
 
@@ -46,50 +48,45 @@ class _Rule:
 
 
 class RoutingTable:
-    """The active rules that can apply to a set of places, read in one query, to route many cases.
+    """Every active rule, each community's fallback unit and the units' names: all routing reads.
 
-    Rules are read as plain rows with the names their reasons quote: a group of reports reads
-    every rule of every ancestor of its places, and ORM objects with their joined region, unit
-    and category cost several times more to load (bench/bench_intake.py).
+    Kept per process and rebuilt when a rule, unit, region or category changes
+    (``reference.ProcessCache``): intake routes many cases a second from it without a query.
+    Rules are held as plain rows with the names their reasons quote.
     """
 
     def __init__(self, rules: Iterable[_Rule], fallbacks: dict[str, tuple[str, int]],
-                 default_units: dict[int, str]) -> None:
+                 unit_names: dict[int, str]) -> None:
         self.by_path: dict[str, list[_Rule]] = {}
         for rule in rules:
             self.by_path.setdefault(rule.path, []).append(rule)
         self.fallbacks = fallbacks  # community path → (its name, its active unit's id)
-        self.default_units = default_units  # unit id → name
+        self.unit_names = unit_names  # unit id → name
 
     @classmethod
-    def load(cls, *, session: Session, region_paths: Iterable[str], categories: Iterable[Category]) -> RoutingTable:
-        categories = list(categories)
-        ancestors = {a for path in region_paths for a in _ancestor_paths(path)}
-        category_ids = {i for c in categories for i in (c.id, c.parent_id) if i}
-        if not ancestors:
-            return cls([], {}, {})
+    def current(cls, session: Session) -> RoutingTable:
+        """The table as this transaction sees it (a query only when something changed)."""
+        return _TABLE.get(session)
+
+    @classmethod
+    def read(cls, session: Session) -> RoutingTable:
+        """Read the whole table from the database."""
         rules = [_Rule(*row) for row in session.execute(
             select(RoutingRule.id, RoutingRule.category_id, RoutingRule.unit_id, Region.path, Region.name_zh,
                    Unit.name_zh, Category.name_zh)
             .join(Region, Region.id == RoutingRule.region_id)
             .outerjoin(Unit, Unit.id == RoutingRule.unit_id)
             .outerjoin(Category, Category.id == RoutingRule.category_id)
-            .where(
-                RoutingRule.active.is_(True),
-                Region.path.in_(ancestors),
-                or_(RoutingRule.category_id.in_(category_ids), RoutingRule.category_id.is_(None)),
-            )
+            .where(RoutingRule.active.is_(True))
         )]
         fallbacks = {path: (name, unit_id) for path, name, unit_id in session.execute(
             select(Region.path, Region.name_zh, Unit.id)
             .join(Unit, Unit.region_id == Region.id)
-            .where(Region.path.in_(ancestors), Region.level == RegionLevel.COMMUNITY, Unit.active.is_(True))
+            .where(Region.level == RegionLevel.COMMUNITY, Unit.active.is_(True))
             .order_by(Unit.id.desc())
         )}
-        wanted_units = {c.default_unit_id for c in categories if c.default_unit_id}
-        default_units = {unit_id: name for unit_id, name in session.execute(
-            select(Unit.id, Unit.name_zh).where(Unit.id.in_(wanted_units)))} if wanted_units else {}
-        return cls(rules, fallbacks, default_units)
+        unit_names = {unit_id: name for unit_id, name in session.execute(select(Unit.id, Unit.name_zh))}
+        return cls(rules, fallbacks, unit_names)
 
     def route(self, *, category: Category, region_path: str) -> RoutingDecision:
         """Choose the owning unit for a case of ``category`` located at ``region_path``."""
@@ -112,7 +109,7 @@ class RoutingTable:
                 f"规则 #{rule.id}：{rule.region_name} 的「{what}」事件由 {rule.unit_name or ''} 办理",
             )
         if category.default_unit_id:
-            name = self.default_units.get(category.default_unit_id, "")
+            name = self.unit_names.get(category.default_unit_id, "")
             return RoutingDecision(category.default_unit_id, None, f"无匹配规则，按类别默认单位 {name}")
         for path in reversed(ancestors):
             if path in self.fallbacks:
@@ -121,7 +118,9 @@ class RoutingTable:
         return RoutingDecision(None, None, "无匹配规则，也无兜底单位，请人工指定")
 
 
+_TABLE = ProcessCache(reference.watch("routing", RoutingRule, Unit, Region, Category), RoutingTable.read)
+
+
 def route(*, session: Session, category: Category, region_path: str) -> RoutingDecision:
     """Choose the owning unit for one case of ``category`` located at ``region_path``."""
-    return RoutingTable.load(session=session, region_paths=[region_path], categories=[category]).route(
-        category=category, region_path=region_path)
+    return RoutingTable.current(session).route(category=category, region_path=region_path)

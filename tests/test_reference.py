@@ -1,0 +1,118 @@
+"""Reference data kept per process: a change counter moves with every change of the tables it
+watches, in the change's own transaction, and a cache rebuilds exactly when it moved.
+
+These run on a database of their own (the suite's kind) with real commits: what a cache may keep
+depends on what other transactions have committed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from civicgrid import db as dbmod
+from civicgrid import reference
+from civicgrid.events.models import Category, RoutingRule
+from civicgrid.events.routing import RoutingTable
+from civicgrid.units.models import Unit
+from tests.conftest import fresh_database
+from tests.factories import build_world
+
+
+@pytest.fixture(scope="module")
+def engine_with_world(tmp_path_factory):
+    with fresh_database(tmp_path_factory, "reference") as url:
+        engine = dbmod.make_engine(url)
+        try:
+            with Session(engine) as session, session.begin():
+                build_world(session)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _unit_names(session: Session) -> dict[str, str]:
+    return {code: name for code, name in session.execute(select(Unit.code, Unit.name_zh))}
+
+
+@pytest.fixture
+def names_cache():
+    builds: list[int] = []
+
+    def build(session: Session) -> dict[str, str]:
+        builds.append(1)
+        return _unit_names(session)
+
+    cache = reference.ProcessCache("routing", build)
+    cache.builds = builds
+    return cache
+
+
+def _rename(engine, code: str, name: str) -> None:
+    with Session(engine) as session, session.begin():
+        session.scalar(select(Unit).where(Unit.code == code)).name_zh = name
+
+
+def test_a_change_moves_the_counter_with_its_own_commit(engine_with_world):
+    with Session(engine_with_world) as session:
+        before = reference.version(session, "routing")
+    assert before > 0, "building the world wrote regions and units"
+    _rename(engine_with_world, "CG", "云湖区城市管理局")
+    with Session(engine_with_world) as session:
+        assert reference.version(session, "routing") == before + 1
+        # Rolled back, the change and its count go together.
+        session.scalar(select(Unit).where(Unit.code == "CG")).name_zh = "不会保存"
+        session.flush()
+        assert reference.version(session, "routing") == before + 2
+        session.rollback()
+        assert reference.version(session, "routing") == before + 1
+    # Loading and reading rows, or writing tables nobody watches, counts nothing.
+    with Session(engine_with_world) as session, session.begin():
+        session.scalars(select(Unit)).all()
+        session.execute(text("UPDATE case_tally_meta SET compacted_id = compacted_id WHERE id = 1"))
+        assert reference.version(session, "routing") == before + 1
+
+
+def test_the_cache_rebuilds_exactly_when_a_commit_moved_the_counter(engine_with_world, names_cache):
+    with Session(engine_with_world) as session:
+        first = names_cache.get(session)
+        assert names_cache.get(session) is first
+    with Session(engine_with_world) as session:
+        assert names_cache.get(session) is first
+    assert len(names_cache.builds) == 1
+    _rename(engine_with_world, "ZJ", "云湖区住房和城乡建设局")
+    with Session(engine_with_world) as session:
+        assert names_cache.get(session)["ZJ"] == "云湖区住房和城乡建设局"
+    assert len(names_cache.builds) == 2
+
+
+def test_a_transactions_own_change_is_seen_by_it_and_never_kept(engine_with_world, names_cache):
+    with Session(engine_with_world) as session:
+        committed = names_cache.get(session)
+    with Session(engine_with_world) as session:
+        session.scalar(select(Unit).where(Unit.code == "SJ")).name_zh = "草稿名称"
+        assert names_cache.get(session)["SJ"] == "草稿名称"  # unflushed: reading the counter flushed it
+        session.rollback()
+    with Session(engine_with_world) as session:
+        assert names_cache.get(session) is committed
+        assert committed["SJ"] != "草稿名称"
+
+
+def test_routing_follows_a_rule_committed_elsewhere_at_once(engine_with_world):
+    with Session(engine_with_world) as session:
+        category = session.scalar(select(Category).where(Category.code == "EV0101"))
+        grid = "/990100000000/990102000000/"
+        path = session.scalar(text("SELECT path FROM region WHERE level = 'GRID' ORDER BY id LIMIT 1"))
+        assert path.startswith(grid)
+        before = RoutingTable.current(session).route(category=category, region_path=path)
+    with Session(engine_with_world) as session, session.begin():
+        unit = session.scalar(select(Unit).where(Unit.code == "SJ"))
+        unit_id, unit_name = unit.id, unit.name_zh
+        district = session.scalar(text("SELECT id FROM region WHERE path = :p"), {"p": grid})
+        session.add(RoutingRule(category_id=category.id, region_id=district, unit_id=unit.id, active=True))
+    with Session(engine_with_world) as session:
+        category = session.get(Category, category.id)
+        after = RoutingTable.current(session).route(category=category, region_path=path)
+    assert after.unit_id != before.unit_id and after.rule_id is not None
+    assert after.unit_id == unit_id and after.reason.endswith(f"由 {unit_name} 办理")
