@@ -116,3 +116,23 @@ def test_routing_follows_a_rule_committed_elsewhere_at_once(engine_with_world):
         after = RoutingTable.current(session).route(category=category, region_path=path)
     assert after.unit_id != before.unit_id and after.rule_id is not None
     assert after.unit_id == unit_id and after.reason.endswith(f"由 {unit_name} 办理")
+
+
+def test_desk_operators_follow_a_committed_change_of_a_user(engine_with_world):
+    from civicgrid.auth.models import Role, User
+    from civicgrid.notifications.service import desks_operator_ids
+
+    with Session(engine_with_world) as session:
+        operator = session.scalar(select(User).where(User.role == Role.OPERATOR).order_by(User.id))
+        desk, operator_id = operator.scope_region_id, operator.id
+        assert operator_id in desks_operator_ids(session=session, desk_region_ids={desk})[desk]
+    with Session(engine_with_world) as session, session.begin():
+        session.get(User, operator_id).active = False
+    try:
+        with Session(engine_with_world) as session:
+            assert operator_id not in desks_operator_ids(session=session, desk_region_ids={desk}).get(desk, ())
+    finally:
+        with Session(engine_with_world) as session, session.begin():
+            session.get(User, operator_id).active = True
+    with Session(engine_with_world) as session:
+        assert operator_id in desks_operator_ids(session=session, desk_region_ids={desk})[desk]

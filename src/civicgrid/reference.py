@@ -55,6 +55,7 @@ def watch(name: str, *models: type) -> str:
 def bump(session: Session, name: str) -> None:
     """Count one change of counter ``name`` in the session's transaction (creating the row if new)."""
     session.info.setdefault("reference_bumped", set()).add(name)
+    session.info.pop("reference_versions", None)
     moved = session.execute(update(ReferenceVersion).where(ReferenceVersion.name == name)
                             .values(version=ReferenceVersion.version + 1)
                             .execution_options(synchronize_session=False))
@@ -63,8 +64,19 @@ def bump(session: Session, name: str) -> None:
 
 
 def version(session: Session, name: str) -> int:
-    """The counter's number as this transaction sees it (0 before the first change)."""
-    return session.scalar(select(ReferenceVersion.version).where(ReferenceVersion.name == name)) or 0
+    """The counter's number as this transaction sees it (0 before the first change).
+
+    All counters are read in one statement, once per transaction until it changes one itself:
+    a group of reports consults several caches.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the transaction's own pending changes count (the flush bumps)
+    versions = session.info.get("reference_versions")
+    if versions is None:
+        versions = {name: number for name, number in
+                    session.execute(select(ReferenceVersion.name, ReferenceVersion.version))}
+        session.info["reference_versions"] = versions
+    return versions.get(name, 0)
 
 
 @event.listens_for(Session, "before_flush")
@@ -80,6 +92,7 @@ def _bump_changed(session: Session, flush_context, instances) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_bumps(session: Session, transaction) -> None:
+    session.info.pop("reference_versions", None)
     if transaction.parent is None:
         session.info.pop("reference_bumped", None)
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         64, ge=1, le=1000,
         description="Most reports one intake transaction takes in together (group commit, "
                     "events/intake_queue.py); 1 takes every report in alone.")
+    intake_group_wait_ms: float = Field(
+        10.0, ge=0, le=1000,
+        description="Under load (the last group held more than one report), how long a group may wait for "
+                    "more reports before it is written; it closes sooner when none arrives for 2 ms. 0 never waits.")
     scheduler_enabled: bool = Field(True, description="Run the in-process deadline scheduler inside `civicgrid serve`.")
     scheduler_interval_seconds: int = Field(60, description="How often the deadline scheduler scans open cases.")
     due_soon_hours: int = Field(24, description="A case is 'due soon' when its deadline is this close (wall-clock hours).")

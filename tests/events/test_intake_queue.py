@@ -9,7 +9,9 @@ shared test session would keep everything on one thread.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -305,3 +307,57 @@ def test_the_api_answers_after_commit(live, groups):
     assert forged.status_code == 401 and forged.headers["content-type"].startswith("application/problem+json")
     assert client.post("/api/cases", json=body).status_code == 401
     assert sum(groups) == 3
+
+
+# -- gathering a group -----------------------------------------------------------------------
+
+
+def _item(n: int) -> intake_queue._Waiting:
+    return intake_queue._Waiting(None, ORIGIN, CaseCreate(channel=Channel.API, category_code="EV0101",
+                                                         description=f"第 {n} 条"), _answer)
+
+
+def _feed(waiting, count: int, every: float) -> threading.Thread:
+    def run():
+        for n in range(count):
+            time.sleep(every)
+            waiting.put(_item(n))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_idle_committer_writes_what_is_waiting_at_once():
+    waiting = queue.SimpleQueue()
+    for n in range(3):
+        waiting.put(_item(n))
+    started = time.monotonic()
+    group = intake_queue.gather(waiting, _item(-1), most=64, wait=0.0)
+    assert len(group) == 4 and time.monotonic() - started < 0.05
+    # At most ``most`` reports; the rest wait for the next group.
+    for n in range(10):
+        waiting.put(_item(n))
+    assert len(intake_queue.gather(waiting, _item(-1), most=5, wait=0.0)) == 5
+    assert len(intake_queue.gather(waiting, _item(-1), most=64, wait=0.0)) == 1 + 6
+
+
+def test_under_load_a_group_waits_for_reports_still_arriving():
+    waiting = queue.SimpleQueue()
+    feeder = _feed(waiting, 6, every=0.0005)
+    group = intake_queue.gather(waiting, _item(-1), most=64, wait=1.0)
+    feeder.join()
+    assert len(group) == 7, "reports arriving less than ARRIVAL_GAP apart join the group"
+
+
+def test_under_load_a_group_closes_when_reports_stop_or_its_time_is_up():
+    waiting = queue.SimpleQueue()
+    started = time.monotonic()
+    assert len(intake_queue.gather(waiting, _item(-1), most=64, wait=5.0)) == 1
+    assert time.monotonic() - started < 1.0, "nothing arrived: the group closes after the gap, not the wait"
+    # A steady stream does not hold a group open past its wait.
+    feeder = _feed(waiting, 2000, every=0.0005)
+    started = time.monotonic()
+    group = intake_queue.gather(waiting, _item(-1), most=10_000, wait=0.05)
+    assert time.monotonic() - started < 0.5 and 1 < len(group) < 2001
+    feeder.join()

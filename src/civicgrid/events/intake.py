@@ -22,7 +22,7 @@ from civicgrid.events.routing import RoutingDecision, RoutingTable
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.events.scope import visible_cases
 from civicgrid.events.workflow import CaseState
-from civicgrid.notifications.service import desks_operators, notify
+from civicgrid.notifications.service import desks_operator_ids, notify_ids
 from civicgrid.regions import service as regions
 from civicgrid.regions.geometry import Location
 from civicgrid.regions.models import Region, RegionLevel
@@ -302,7 +302,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             outcomes[i] = IntakeOutcome(error=error)
 
     table = RoutingTable.current(session)
-    operators = desks_operators(session=session, desk_region_ids={p.desk.id for p in placed})
+    operators = desks_operator_ids(session=session, desk_region_ids={p.desk.id for p in placed})
     first: dict[tuple[Channel, str], _Placed] = {}
     fresh: list[_Placed] = []
     for p in placed:
@@ -337,9 +337,9 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             after={"channel": data.channel.value, "category": p.category.code, "region": p.region.code,
                    "location_status": p.status, "routing": decision.reason},
         )
-        notify(
+        notify_ids(
             session=session,
-            users=operators.get(p.desk.id, ()),
+            user_ids=operators.get(p.desk.id, ()),
             kind="to_register",
             case_id=case.id,
             text_zh=f"新事件待立案：{case.title}",

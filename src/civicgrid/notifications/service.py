@@ -7,17 +7,26 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload
 
+from civicgrid import reference
 from civicgrid.auth.models import Role, User
 from civicgrid.db import utcnow
 from civicgrid.notifications.models import KINDS, Notification
+from civicgrid.reference import ProcessCache
 
 
 def notify(*, session: Session, users: Iterable[User], kind: str, case_id: int | None, text_zh: str, text_en: str) -> int:
     """Put one notification in each user's inbox; returns how many were sent."""
+    return notify_ids(session=session, user_ids=[u.id for u in users], kind=kind, case_id=case_id,
+                      text_zh=text_zh, text_en=text_en)
+
+
+def notify_ids(*, session: Session, user_ids: Iterable[int], kind: str, case_id: int | None, text_zh: str,
+               text_en: str) -> int:
+    """``notify`` for recipients known by id only (the cached desk operators of intake)."""
     assert kind in KINDS, kind
     n = 0
-    for user in {u.id: u for u in users}.values():
-        session.add(Notification(user_id=user.id, kind=kind, case_id=case_id, text_zh=text_zh, text_en=text_en))
+    for user_id in dict.fromkeys(user_ids):
+        session.add(Notification(user_id=user_id, kind=kind, case_id=case_id, text_zh=text_zh, text_en=text_en))
         n += 1
     return n
 
@@ -36,18 +45,26 @@ def unit_handlers(*, session: Session, unit_id: int | None) -> list[User]:
 
 def desk_operators(*, session: Session, desk_region_id: int) -> list[User]:
     """The operators sitting at a centre (scoped exactly to that region)."""
-    return desks_operators(session=session, desk_region_ids={desk_region_id}).get(desk_region_id, [])
+    return list(session.scalars(select(User).options(*_RECIPIENT_ONLY).where(
+        User.scope_region_id == desk_region_id, User.role == Role.OPERATOR, User.active.is_(True))))
 
 
-def desks_operators(*, session: Session, desk_region_ids: Collection[int]) -> dict[int, list[User]]:
-    """The operators of several centres at once, by centre region id."""
-    if not desk_region_ids:
-        return {}
-    found: dict[int, list[User]] = {}
-    for user in session.scalars(select(User).options(*_RECIPIENT_ONLY).where(
-            User.scope_region_id.in_(desk_region_ids), User.role == Role.OPERATOR, User.active.is_(True))):
-        found.setdefault(user.scope_region_id, []).append(user)
-    return found
+def _read_desks(session: Session) -> dict[int, tuple[int, ...]]:
+    found: dict[int, list[int]] = {}
+    for user_id, region_id in session.execute(select(User.id, User.scope_region_id).where(
+            User.role == Role.OPERATOR, User.active.is_(True)).order_by(User.id)):
+        found.setdefault(region_id, []).append(user_id)
+    return {region_id: tuple(ids) for region_id, ids in found.items()}
+
+
+# Who sits at which centre: read on every intake, changed when a user is (reference.py).
+_DESKS = ProcessCache(reference.watch("desk_operators", User), _read_desks)
+
+
+def desks_operator_ids(*, session: Session, desk_region_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+    """The ids of the active operators of several centres, by centre region id (kept per process)."""
+    desks = _DESKS.get(session)
+    return {region_id: desks[region_id] for region_id in desk_region_ids if region_id in desks}
 
 
 def inbox(*, session: Session, user: User, unread_only: bool = False, limit: int = 50) -> list[Notification]:
