@@ -136,3 +136,29 @@ def test_desk_operators_follow_a_committed_change_of_a_user(engine_with_world):
             session.get(User, operator_id).active = True
     with Session(engine_with_world) as session:
         assert operator_id in desks_operator_ids(session=session, desk_region_ids={desk})[desk]
+
+
+def test_two_first_changes_racing_both_count(engine_with_world):
+    import threading
+    import uuid
+
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    first = Session(engine_with_world)
+    first.begin()
+    reference.bump(first, name)  # the counter's row does not exist yet for anyone else
+    done = []
+
+    def second():
+        with Session(engine_with_world) as session, session.begin():
+            reference.bump(session, name)  # waits for the first transaction, then counts on top
+        done.append(True)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.3)
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert done == [True]
+    with Session(engine_with_world) as session:
+        assert reference.version(session, name) == 2

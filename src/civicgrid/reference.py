@@ -24,7 +24,8 @@ import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import BigInteger, String, event, select, update
+from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -42,6 +43,8 @@ class ReferenceVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
 # counter name → the mapped classes whose rows it stands for
 _WATCHED: dict[str, tuple[type, ...]] = {}
 
@@ -56,11 +59,10 @@ def bump(session: Session, name: str) -> None:
     """Count one change of counter ``name`` in the session's transaction (creating the row if new)."""
     session.info.setdefault("reference_bumped", set()).add(name)
     session.info.pop("reference_versions", None)
-    moved = session.execute(update(ReferenceVersion).where(ReferenceVersion.name == name)
-                            .values(version=ReferenceVersion.version + 1)
-                            .execution_options(synchronize_session=False))
-    if moved.rowcount == 0:
-        session.add(ReferenceVersion(name=name, version=1))
+    # One upsert: two first-ever changes racing each other both count, neither fails.
+    upsert = _INSERT[session.get_bind().dialect.name](ReferenceVersion).values(name=name, version=1)
+    session.execute(upsert.on_conflict_do_update(index_elements=[ReferenceVersion.name],
+                                                 set_={"version": ReferenceVersion.version + 1}))
 
 
 def version(session: Session, name: str) -> int:
