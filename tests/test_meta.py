@@ -31,8 +31,8 @@ READ_ONLY = {
     "civicgrid.events.service": {"get_case", "guard_allows", "allowed_actions", "timeline",
                                  "inbox_cases", "count_by_state", "reporter_channels"},
     "civicgrid.events.config": {"list_categories", "list_rules"},
-    "civicgrid.auth.service": {"issue_token", "read_token", "claimed_user", "user_from_token", "new_csrf_token", "api_key_valid", "sees_path",
-                               "list_api_keys", "find_api_key"},
+    "civicgrid.auth.service": {"issue_token", "read_token", "claimed_user", "user_from_token", "new_csrf_token",
+                               "api_key_valid", "sees_path", "list_api_keys", "find_api_key"},
     "civicgrid.units.service": {"list_units"},
 }
 
