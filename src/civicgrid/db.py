@@ -104,11 +104,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    # Many rows without RETURNING (grouped intake's cases, tallies) as one multi-row INSERT, not
-    # psycopg's executemany, which costs several times more CPU per row (bench/bench_intake.py).
-    engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
+    # Rows inserted without RETURNING (grouped intake's cases, tallies) go through psycopg's
+    # executemany: one short statement it parses once. A multi-row INSERT has more than the 50
+    # parameters psycopg caches the parsing of, and parsing it anew each time costs more.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 def get_engine() -> Engine:
