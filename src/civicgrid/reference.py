@@ -9,8 +9,8 @@ tells it when the copy is out of date:
   inserts, changes or deletes a row of one of them bumps the counter, in the same transaction
   as the change, so no reader can see the change without the new number or the other way round.
 * ``ProcessCache(name, build)`` holds what ``build(session)`` made from those tables, together
-  with the counter's number then. ``get(session)`` reads the number (one row, by primary key)
-  and rebuilds only when it moved. A transaction sees every change committed before it began,
+  with the counter's number then. ``get(session)`` reads the counters (one statement per
+  transaction) and rebuilds only when its own moved. A transaction sees every change committed before it began,
   across processes, with no waiting window.
 
 Writes that go around the ORM (raw SQL, another program) do not bump the counter: call

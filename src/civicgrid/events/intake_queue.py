@@ -198,8 +198,8 @@ async def take_in(*, claim: TokenClaim | None, origin: Origin, data: CaseCreate,
     read and checked with the group's, so the request itself reads nothing and holds no
     database connection while it waits (the committer needs one). The wait is on the event
     loop, not in a worker thread, so a flood of reports does not use up the thread pool other
-    requests need. Inside the test suite's shared
-    session, or with grouping off, the report is taken in alone, in a unit of work of its own.
+    requests need. Inside the test suite's shared session, or with grouping off, the report is
+    taken in alone, in a unit of work of its own.
     """
     item = _Waiting(claim, origin, data, answer)
     if db.shared_test_session() or get_settings().intake_group_max <= 1:

@@ -463,9 +463,9 @@ def create_case(
         "description": description, "address": address, "lat": lat, "lon": lon, "reporter_name": reporter_name,
         "reporter_phone": reporter_phone, "client_key": client_key}.items()}
     data_in: dict[str, Any] = {k: v for k, v in raw.items() if v}
-    if user.role == Role.CITIZEN:
-        data_in["channel"] = Channel.CITIZEN_WEB.value
-    elif data_in.get("channel") not in {c.value for c in channel_choices(user)}:
+    # The form offers each user their own channels (a citizen only theirs; the intake service
+    # enforces that rule too).
+    if data_in.get("channel") not in {c.value for c in channel_choices(user)}:
         data_in["channel"] = default_channel(user).value
     lang = request_lang(request)
     try:
