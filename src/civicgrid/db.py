@@ -7,7 +7,7 @@ opens ``unit_of_work()``, which commits on success and rolls back on any error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -140,14 +140,32 @@ def reserve_id(session: Session, table: Table) -> int:
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """``count`` fresh primary keys for ``table`` in one round trip (see ``reserve_id``)."""
-    if count <= 0:
-        return []
+    return reserve_ids_for(session, {table: count})[table]
+
+
+def reserve_ids_for(session: Session, counts: Mapping[Table, int]) -> dict[Table, list[int]]:
+    """Fresh primary keys for several tables at once, in one round trip (see ``reserve_id``).
+
+    Rows that carry their id are inserted without RETURNING, which on PostgreSQL lets psycopg
+    send them as one prepared statement per row instead of a multi-row INSERT it parses anew.
+    """
+    wanted = {table: count for table, count in counts.items() if count > 0}
+    found: dict[Table, list[int]] = {table: [] for table in counts}
+    if not wanted:
+        return found
     if session.get_bind().dialect.name == "postgresql":
-        return [int(v) for v in session.execute(
-            text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": f"{table.name}_id_seq", "n": count}
-        ).scalars()]
-    top = int(session.execute(select(func.max(table.c.id))).scalar_one() or 0)
-    return list(range(top + 1, top + 1 + count))
+        tables = list(wanted)
+        parts = [f"SELECT {i}, nextval(:seq{i}) FROM generate_series(1, :n{i})" for i in range(len(tables))]
+        params: dict[str, object] = {}
+        for i, table in enumerate(tables):
+            params[f"seq{i}"], params[f"n{i}"] = f"{table.name}_id_seq", wanted[table]
+        for i, value in session.execute(text(" UNION ALL ".join(parts)), params):
+            found[tables[i]].append(int(value))
+        return found
+    for table, count in wanted.items():
+        top = int(session.execute(select(func.max(table.c.id))).scalar_one() or 0)
+        found[table] = list(range(top + 1, top + 1 + count))
+    return found
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from civicgrid import db as dbmod
@@ -125,6 +125,41 @@ def test_tallies_of_a_group_are_merged_rows_with_the_same_sums(session):
     assert len(keys) == len(set(keys)), "one row per key for the whole group"
     received = sum(r.n for r in rows if r.ledger == tally.AREA and r.cohort == "received")
     assert received == len(requests)
+
+
+def _statements(session, run):
+    """The SQL statements ``run()`` sends through the session's connection (executemany counted once)."""
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        run()
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    return sent
+
+
+def test_a_group_costs_the_same_statements_as_one_report_and_reads_back_no_keys(session):
+    world = build_world(session)
+    city_op = world.users["city_op"]
+    grids = ("grid111", "grid112", "grid121", "grid122", "grid211", "grid212")
+
+    def take(grids_codes):
+        outcomes = intake_cases(session=session, requests=[
+            IntakeRequest(city_op, ORIGIN, report(world, g, c)) for g, c in grids_codes])
+        assert all(o.created for o in outcomes)
+
+    take([("grid111", "EV0101")])  # reference data and the grid index are read once per process
+    one = _statements(session, lambda: take([("grid122", "CP0201")]))
+    six = _statements(session, lambda: take([(g, c) for g in grids for c in ("EV0101",)]))
+    # Ids are drawn up front (case numbers are made of them), so no INSERT asks for its keys back.
+    assert not [s for s in one + six if "RETURNING" in s.upper()]
+    # Fixed per group, whatever its size: that is what grouping buys.
+    assert len(six) == len(one), (one, six)
 
 
 # ---------------------------------------------------------------------------------------

@@ -131,11 +131,12 @@ def test_locate_point_inside_snapped_and_nowhere(city):
 
 
 def test_locate_points_matches_locate_point(city):
-    lons = [LON0 + 0.002, LON0 + 0.015, LON0 + 0.015, LON0 + 1]
-    lats = [LAT0 + 0.005, LAT0 + 0.005, LAT0 + 0.0101, LAT0]
+    lons = [LON0 + 0.002, LON0 + 0.015, LON0 + 0.015, LON0 + 1, 200.0, math.nan]
+    lats = [LAT0 + 0.005, LAT0 + 0.005, LAT0 + 0.0101, LAT0, LAT0, LAT0]
     many = service.locate_points(session=city, lons=lons, lats=lats)
     assert many == [service.locate_point(session=city, lon=x, lat=y) for x, y in zip(lons, lats)]
-    assert [loc.snapped for loc in many] == [False, False, True, False]
+    assert [loc.snapped for loc in many] == [False, False, True, False, False, False]
+    assert [loc.grid_id is None for loc in many] == [False, False, False, True, True, True]
 
 
 def test_grid_index_is_cached_until_grids_change(city, monkeypatch):

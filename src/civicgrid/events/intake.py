@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, joinedload
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import Role, User
-from civicgrid.db import reserve_ids, utcnow
+from civicgrid.db import reserve_ids_for, utcnow
 from civicgrid.errors import Conflict, DomainError, Forbidden, InvalidInput
 from civicgrid.events.models import Case, Category, Channel
 from civicgrid.events.routing import RoutingDecision, RoutingTable
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.events.scope import visible_cases
 from civicgrid.events.workflow import CaseState
+from civicgrid.notifications.models import Notification
 from civicgrid.notifications.service import desks_operator_ids, notify_ids
 from civicgrid.regions import service as regions
 from civicgrid.regions.geometry import Location
@@ -289,8 +290,9 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             outcomes[i] = IntakeOutcome(error=error)
 
     placed: list[_Placed] = []
-    points = {i: regions.locate_point(session=session, lon=r.data.lon, lat=r.data.lat)
-              for i, r, _ in located if r.data.lat is not None and r.data.lon is not None}
+    positioned = [(i, r.data) for i, r, _ in located if r.data.lat is not None and r.data.lon is not None]
+    points = dict(zip([i for i, _ in positioned], regions.locate_points(
+        session=session, lons=[d.lon for _, d in positioned], lats=[d.lat for _, d in positioned])))
     batch.preload_places({loc.grid_id for loc in points.values() if loc.grid_id is not None})
     for i, request, category in located:
         try:
@@ -314,7 +316,15 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
         fresh.append(p)
     timezone = get_settings().timezone
     made: list[tuple[_Placed, RoutingDecision, Case]] = []
-    for p, case_id in zip(fresh, reserve_ids(session, Case.__table__, len(fresh))):
+    # Every row the group writes carries its id, drawn in one round trip: the case number is
+    # made from it, and rows with their ids are inserted without RETURNING (``reserve_ids_for``).
+    ids = reserve_ids_for(session, {
+        Case.__table__: len(fresh),
+        AuditEntry.__table__: len(fresh),
+        Notification.__table__: sum(len(set(operators.get(p.desk.id, ()))) for p in fresh),
+    })
+    audit_ids, notification_ids = iter(ids[AuditEntry.__table__]), iter(ids[Notification.__table__])
+    for p, case_id in zip(fresh, ids[Case.__table__]):
         decision = table.route(category=p.category, region_path=p.region.path)
         case = _new_case(p, decision, now)
         case.id = case_id
@@ -325,7 +335,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
     session.flush()
     for p, decision, case in made:
         data = p.request.data
-        record(
+        entry = record(
             session=session,
             actor=p.request.actor,
             origin=p.request.origin,
@@ -337,14 +347,16 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
             after={"channel": data.channel.value, "category": p.category.code, "region": p.region.code,
                    "location_status": p.status, "routing": decision.reason},
         )
-        notify_ids(
+        entry.id = next(audit_ids)
+        for notification in notify_ids(
             session=session,
             user_ids=operators.get(p.desk.id, ()),
             kind="to_register",
             case_id=case.id,
             text_zh=f"新事件待立案：{case.title}",
             text_en=f"New report to register: {case.title}",
-        )
+        ):
+            notification.id = next(notification_ids)
         outcomes[p.index] = IntakeOutcome(case, True)
     session.flush()
     for p in placed:

@@ -67,9 +67,9 @@ def _senders(session: Session, items: list[_Waiting]) -> dict[int, User]:
     ids = {i.claim.user_id for i in items if i.claim is not None}
     if not ids:
         return {}
-    # Their region and unit load on access (rarely needed here); joining them for every report is not free.
-    return {u.id: u for u in session.scalars(select(User).options(lazyload(User.scope_region), lazyload(User.unit))
-                                             .where(User.id.in_(ids)))}
+    # With their region (the API's answer offers the actions their level allows), not their unit
+    # (loaded on access: only its id is needed).
+    return {u.id: u for u in session.scalars(select(User).options(lazyload(User.unit)).where(User.id.in_(ids)))}
 
 
 def _sender(senders: dict[int, User], item: _Waiting) -> User | None:

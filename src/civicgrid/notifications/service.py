@@ -16,19 +16,18 @@ from civicgrid.reference import ProcessCache
 
 def notify(*, session: Session, users: Iterable[User], kind: str, case_id: int | None, text_zh: str, text_en: str) -> int:
     """Put one notification in each user's inbox; returns how many were sent."""
-    return notify_ids(session=session, user_ids=[u.id for u in users], kind=kind, case_id=case_id,
-                      text_zh=text_zh, text_en=text_en)
+    return len(notify_ids(session=session, user_ids=[u.id for u in users], kind=kind, case_id=case_id,
+                          text_zh=text_zh, text_en=text_en))
 
 
 def notify_ids(*, session: Session, user_ids: Iterable[int], kind: str, case_id: int | None, text_zh: str,
-               text_en: str) -> int:
-    """``notify`` for recipients known by id only (the cached desk operators of intake)."""
+               text_en: str) -> list[Notification]:
+    """``notify`` for recipients known by id only (the cached desk operators of intake); returns the notifications."""
     assert kind in KINDS, kind
-    n = 0
-    for user_id in dict.fromkeys(user_ids):
-        session.add(Notification(user_id=user_id, kind=kind, case_id=case_id, text_zh=text_zh, text_en=text_en))
-        n += 1
-    return n
+    sent = [Notification(user_id=user_id, kind=kind, case_id=case_id, text_zh=text_zh, text_en=text_en)
+            for user_id in dict.fromkeys(user_ids)]
+    session.add_all(sent)
+    return sent
 
 
 # Recipients are only addressed: their region and unit (eagerly joined on every other read) load on access.

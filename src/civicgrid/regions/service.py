@@ -276,22 +276,26 @@ def containing_area(*, session: Session, lon: float, lat: float) -> Region | Non
     return session.get(Region, found.grid_id) if found.grid_id is not None else None
 
 
-def locate_point(*, session: Session, lon: float, lat: float) -> Location:
-    """The grid of a WGS84 point; outside every grid, the nearest within the snap tolerance (snapped)."""
+def _located(index: GridIndex, lon: float, lat: float, tolerance: float) -> Location:
     if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return NOWHERE
-    return get_grid_index(session).locate(lon, lat, get_settings().grid_snap_tolerance_m)
+    return index.locate(lon, lat, tolerance)
+
+
+def locate_point(*, session: Session, lon: float, lat: float) -> Location:
+    """The grid of a WGS84 point; outside every grid, the nearest within the snap tolerance (snapped)."""
+    return _located(get_grid_index(session), lon, lat, get_settings().grid_snap_tolerance_m)
 
 
 def locate_points(*, session: Session, lons: Sequence[float], lats: Sequence[float]) -> list[Location]:
-    """``locate_point`` for many points at once (bulk imports): vectorised, then snapping the misses."""
+    """``locate_point`` for many points at once (imports, grouped intake): vectorised, then snapping the misses."""
     index = get_grid_index(session)
     tolerance = get_settings().grid_snap_tolerance_m
     lons_a = np.asarray(lons, dtype=np.float64)
     lats_a = np.asarray(lats, dtype=np.float64)
     found = index.locate_many(lons_a, lats_a)
     return [
-        Location(int(gid), False, 0.0) if gid >= 0 else index.locate(float(x), float(y), tolerance)
+        Location(int(gid), False, 0.0) if gid >= 0 else _located(index, float(x), float(y), tolerance)
         for gid, x, y in zip(found, lons_a, lats_a)
     ]
 
