@@ -176,3 +176,17 @@ def test_a_grid_stored_without_a_usable_polygon_does_not_break_lookup(city):
     g1 = service.region_by_code(session=city, code=GRID1)
     assert service.locate_point(session=city, lon=LON0 + 0.002, lat=LAT0 + 0.005).grid_id == g1.id
     assert len(service.get_grid_index(city)) == 2
+
+
+def test_within_region_keeps_the_subtree_and_refuses_an_unknown_region(city):
+    street = service.region_by_code(session=city, code=STREET)
+    grid1 = service.region_by_code(session=city, code=GRID1)
+    in_street = city.scalars(select(Region.code).where(
+        *service.within_region(session=city, path_column=Region.path, region_id=street.id))).all()
+    assert set(in_street) == {STREET, COMMUNITY, GRID1, GRID2}
+    in_grid = city.scalars(select(Region.code).where(
+        *service.within_region(session=city, path_column=Region.path, region_id=grid1.id))).all()
+    assert in_grid == [GRID1]
+    with pytest.raises(NotFound) as missing:
+        service.within_region(session=city, path_column=Region.path, region_id=987654321)
+    assert "987654321" in missing.value.detail_zh and "987654321" in missing.value.detail_en

@@ -19,6 +19,7 @@ from civicgrid.errors import InvalidInput, not_found
 from civicgrid.events.models import Case
 from civicgrid.events.scope import case_scope
 from civicgrid.regions.models import Region, subtree_range
+from civicgrid.regions.service import within_region
 from civicgrid.units.models import Unit
 
 # (filter field prefix, column, Chinese and English name of the range)
@@ -96,11 +97,7 @@ def list_cases(
     if filters.category_id:
         where.append(Case.category_id == filters.category_id)
     if filters.region_id:
-        region = session.get(Region, filters.region_id)
-        if region is None:
-            raise not_found("区域", "Region", filters.region_id)
-        low, high = subtree_range(region.path)
-        where += [Case.region_path >= low, Case.region_path < high]
+        where += within_region(session=session, path_column=Case.region_path, region_id=filters.region_id)
     if filters.channel:
         where.append(Case.channel == filters.channel)
     if filters.unit_id:

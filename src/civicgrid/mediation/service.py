@@ -41,7 +41,8 @@ from civicgrid.mediation.schemas import AgreementIn, DisputeCreate, DisputeFromC
 from civicgrid.mediation.scope import dispute_scope, visible_disputes
 from civicgrid.mediation.workflow import OUTCOME_OF, WORKFLOW, Clock, DisputeState, Guard
 from civicgrid.notifications.service import desk_operators, notify
-from civicgrid.regions.models import Region, RegionLevel, subtree_range
+from civicgrid.regions.models import Region, RegionLevel
+from civicgrid.regions.service import within_region
 from civicgrid.settings import get_settings
 
 # Working days the centre has to assess and route a dispute after intake or a return.
@@ -592,11 +593,7 @@ def list_disputes(*, session: Session, actor: User, filters: DisputeFilter, page
         where.append(Dispute.type_id == select(DisputeType.id).where(DisputeType.code == filters.type_code)
                      .scalar_subquery())
     if filters.region_id:
-        region = session.get(Region, filters.region_id)
-        if region is None:
-            raise not_found("区域", "Region", filters.region_id)
-        low, high = subtree_range(region.path)
-        where += [Dispute.region_path >= low, Dispute.region_path < high]
+        where += within_region(session=session, path_column=Dispute.region_path, region_id=filters.region_id)
     if filters.org_id:
         where.append(Dispute.org_id == filters.org_id)
     if filters.mine:

@@ -53,6 +53,7 @@ from civicgrid.petitions.schemas import (
 from civicgrid.mediation.schemas import DisputeFromCase
 from civicgrid.petitions.workflow import WORKFLOW, Clock, Guard, PetitionState
 from civicgrid.regions.models import Region, subtree_range
+from civicgrid.regions.service import within_region
 from civicgrid.settings import get_settings
 from civicgrid.units.models import Unit
 
@@ -805,11 +806,7 @@ def list_petitions(*, session: Session, actor: User, filters: PetitionFilter, pa
         where.append(Petition.subject_id == select(PetitionSubject.id)
                      .where(PetitionSubject.code == filters.subject_code).scalar_subquery())
     if filters.region_id:
-        region = session.get(Region, filters.region_id)
-        if region is None:
-            raise not_found("区域", "Region", filters.region_id)
-        low, high = subtree_range(region.path)
-        where += [Petition.region_path >= low, Petition.region_path < high]
+        where += within_region(session=session, path_column=Petition.region_path, region_id=filters.region_id)
     if filters.unit_id:
         where.append(Petition.unit_id == filters.unit_id)
     if filters.led_by_me:

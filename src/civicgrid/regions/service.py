@@ -61,6 +61,19 @@ def region_by_code(*, session: Session, code: str) -> Region:
     return region
 
 
+def within_region(*, session: Session, path_column: Any, region_id: int) -> list[Any]:
+    """Conditions keeping rows whose ``path_column`` lies in region ``region_id``'s subtree.
+
+    For list filters ("cases in this street"); the caller's own scope condition still applies,
+    so a region outside it just finds nothing. NotFound if there is no such region.
+    """
+    path = session.scalar(select(Region.path).where(Region.id == region_id))
+    if path is None:
+        raise not_found("区域", "Region", region_id)
+    low, high = subtree_range(path)
+    return [path_column >= low, path_column < high]
+
+
 def children(*, session: Session, region_id: int) -> list[Region]:
     """The direct children of a region, ordered by code."""
     return list(session.scalars(select(Region).where(Region.parent_id == region_id).order_by(Region.code)))
