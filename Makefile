@@ -40,6 +40,7 @@ test-e2e: $(STAMP) chromium
 bench: $(STAMP) services
 	$(PY) bench/bench_point_to_grid.py
 	$(PY) bench/bench_intake.py
+	$(PY) bench/bench_intake_group.py
 	$(PY) bench/bench_case_list.py
 
 ## Debian's chromium for the browser tests (a test tool's own browser download does not work offline).
