@@ -162,3 +162,46 @@ def test_two_first_changes_racing_both_count(engine_with_world):
     assert done == [True]
     with Session(engine_with_world) as session:
         assert reference.version(session, name) == 2
+
+
+def test_the_grid_index_is_built_once_per_commit_and_follows_a_grid_committed_elsewhere(engine_with_world,
+                                                                                        monkeypatch):
+    from shapely.geometry import box, mapping
+
+    from civicgrid.regions import service as regions
+    from civicgrid.regions.models import Region, RegionLevel
+
+    builds: list[int] = []
+    build = regions._build_grid_index
+    monkeypatch.setattr(regions, "_build_grid_index", lambda *a, **k: builds.append(1) or build(*a, **k))
+    with Session(engine_with_world) as session:
+        community = session.scalar(select(Region).where(Region.level == RegionLevel.COMMUNITY).order_by(Region.id))
+        grids = len(regions.get_grid_index(session))
+        (x0, y0, x1, y1) = regions.get_grid_index(session).geometry(
+            session.scalar(select(Region.id).where(Region.parent_id == community.id,
+                                                   Region.level == RegionLevel.GRID))).bounds
+        community_id, community_path, community_code = community.id, community.path, community.code
+    with Session(engine_with_world) as session:
+        assert len(regions.get_grid_index(session)) == grids
+    assert len(builds) <= 1, "kept across transactions while nothing changed"
+    # Far outside the world: no grid there until another process commits one.
+    far = (x1 + 1.0, y1 + 1.0)
+    with Session(engine_with_world) as session:
+        assert regions.locate_point(session=session, lon=far[0], lat=far[1]).grid_id is None
+    code = community_code + "777"
+    with Session(engine_with_world) as session, session.begin():
+        session.add(Region(code=code, name_zh="远处网格", level=RegionLevel.GRID, parent_id=community_id,
+                           path=f"{community_path}{code}/",
+                           geometry=mapping(box(far[0] - 0.001, far[1] - 0.001, far[0] + 0.001, far[1] + 0.001))))
+    try:
+        builds.clear()
+        with Session(engine_with_world) as session:
+            found = regions.locate_point(session=session, lon=far[0], lat=far[1]).grid_id
+            assert found == session.scalar(select(Region.id).where(Region.code == code))
+            assert len(regions.get_grid_index(session)) == grids + 1
+        assert len(builds) == 1, "rebuilt once for the commit, then kept"
+    finally:
+        with Session(engine_with_world) as session, session.begin():
+            session.delete(session.scalar(select(Region).where(Region.code == code)))
+    with Session(engine_with_world) as session:
+        assert regions.locate_point(session=session, lon=far[0], lat=far[1]).grid_id is None

@@ -116,13 +116,19 @@ class ProcessCache(Generic[T]):
         engine = getattr(bind, "engine", bind)
         seen = version(session, self.name)
         own_changes = self.name in session.info.get("reference_bumped", ())
+        if own_changes:
+            # A transaction's own changes are not anyone else's: what it builds is not kept.
+            return self.build(session)
         held = self._held.get(engine)
-        if held is not None and held[0] == seen and not own_changes:
+        if held is not None and held[0] == seen:
             return held[1]
-        value = self.build(session)
-        if not own_changes:
-            # A transaction's own changes are not anyone else's: what it built is kept only
-            # when the number it read was committed (reading it flushed any change of its own).
-            with self._lock:
-                self._held[engine] = (seen, value)
-        return value
+        # One build per change, not one per thread that notices it (the city's grid index takes
+        # seconds). The builder is already in its transaction, so on SQLite, where a transaction
+        # holds the one write lock, no thread can wait here while holding what the builder needs.
+        with self._lock:
+            held = self._held.get(engine)
+            if held is not None and held[0] == seen:
+                return held[1]
+            value = self.build(session)
+            self._held[engine] = (seen, value)
+            return value

@@ -31,7 +31,6 @@ from civicgrid.events.intake import IntakeRequest, intake_case, intake_cases
 from civicgrid.events.models import Case, CaseTally, Channel
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.notifications.models import Notification
-from civicgrid.regions.service import bump_grid_index_version
 from civicgrid.settings import get_settings
 from tests.conftest import fresh_database
 from tests.factories import build_world
@@ -175,7 +174,6 @@ def live(engine, tmp_path_factory):
         live_engine = dbmod.make_engine(url)
         dbmod.set_engine(live_engine)
         passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        bump_grid_index_version()
         try:
             with dbmod.unit_of_work() as session:
                 world = build_world(session)
@@ -184,7 +182,6 @@ def live(engine, tmp_path_factory):
             passwords._hasher = hasher
             dbmod.set_engine(saved)
             live_engine.dispose()
-            bump_grid_index_version()
 
 
 def _answer(case, actor, created):

@@ -8,17 +8,16 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import threading
-import time
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import shapely
 import shapely.errors
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, undefer
 
+from civicgrid import reference
 from civicgrid.audit.service import Origin, record
 from civicgrid.auth.models import User
 from civicgrid.errors import Conflict, InvalidInput, not_found
@@ -40,6 +39,7 @@ from civicgrid.regions.importer import (
 )
 from civicgrid.regions.models import GRID_DUTIES, GridMember, Region, RegionLevel, subtree_range
 from civicgrid.regions.schemas import ImportReport, RegionTreeNode
+from civicgrid.reference import ProcessCache
 from civicgrid.settings import get_settings
 
 log = logging.getLogger("civicgrid.regions")
@@ -193,38 +193,9 @@ def grid_members(*, session: Session, grid_id: int) -> list[GridMember]:
 # Point → grid, with a process-wide index rebuilt only when grids change
 # ---------------------------------------------------------------------------------------
 
-_version = itertools.count(1)
-_grid_version = 0
-_cache_lock = threading.Lock()
-# (levels, engine) → (marker, index, when the marker was last checked, version then)
-_cache: dict[tuple[Any, int], tuple[tuple[Any, ...], GridIndex, float, int]] = {}
-MARKER_TTL_SECONDS = 1.0
 # Areas above the grid, for points that fall outside every grid: finest level first.
 AREA_DEPTH = {RegionLevel.COMMUNITY: 2, RegionLevel.STREET: 1, RegionLevel.DISTRICT: 0}
-
-
-def bump_grid_index_version() -> None:
-    """Tell this process that grid geometry changed (import calls it; so must any other writer)."""
-    global _grid_version
-    _grid_version = next(_version)
-
-
-def _grid_marker(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> tuple[Any, ...]:
-    """A cheap fingerprint of the grid layer: changes whenever a grid is added, removed or reshaped.
-
-    count and max(id) catch inserts and deletes; sum(area_m2) catches reshaping by another
-    process (the import stores the area); the version counter catches this process's
-    changes at once; the bind keeps separate databases (tests, CLI) apart.
-    """
-    row = session.execute(
-        select(func.count(Region.id), func.max(Region.id), func.sum(Region.area_m2)).where(
-            Region.level.in_(list(levels)), Region.geometry.is_not(None), Region.active.is_(True)
-        )
-    ).one()
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    area_sum = None if row[2] is None else round(float(row[2]), 1)
-    return (id(engine), str(engine.url), row[0], row[1], area_sum, _grid_version)
+AREA_LEVELS = frozenset(AREA_DEPTH)
 
 
 def _build_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
@@ -254,38 +225,25 @@ def _build_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_L
     return GridIndex(items, depth=depth)
 
 
-def get_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
-    """The process-wide index of ``levels`` (grids by default), rebuilt only when that layer has changed.
+# The polygons of the grid layer and of the areas above it, kept per process and rebuilt when a
+# region changes (reference.py): a grid imported by any process is used from its commit on.
+_GRID_LAYER = reference.watch("grid_layer", Region)
+_INDEXES = {
+    frozenset(GRID_LEVELS): ProcessCache(_GRID_LAYER, lambda session: _build_grid_index(session, GRID_LEVELS)),
+    AREA_LEVELS: ProcessCache(_GRID_LAYER, lambda session: _build_grid_index(session, AREA_LEVELS)),
+}
 
-    The change check itself is a query over the whole layer, so it runs at most once per
-    MARKER_TTL_SECONDS per process: another process's re-import is seen within that time,
-    this process's own (which bumps the version) at once.
-    """
-    bind = session.get_bind()
-    key = (tuple(levels), id(getattr(bind, "engine", bind)))
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and cached[3] == _grid_version and now - cached[2] < MARKER_TTL_SECONDS:
-        return cached[1]
-    marker = _grid_marker(session, levels)
-    if cached is not None and cached[0] == marker:
-        _cache[key] = (marker, cached[1], now, _grid_version)
-        return cached[1]
-    with _cache_lock:
-        # Another thread may have rebuilt it while we waited.
-        cached = _cache.get(key)
-        if cached is not None and cached[0] == marker:
-            return cached[1]
-        index = _build_grid_index(session, levels)
-        _cache[key] = (marker, index, now, _grid_version)
-        return index
+
+def get_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_LEVELS) -> GridIndex:
+    """The index of ``levels`` (grids by default, or ``AREA_LEVELS``) for the regions this transaction sees."""
+    return _INDEXES[frozenset(levels)].get(session)
 
 
 def containing_area(*, session: Session, lon: float, lat: float) -> Region | None:
     """The finest community, street or district whose polygon holds a point that no grid holds."""
     if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return None
-    found = get_grid_index(session, frozenset(AREA_DEPTH)).locate(lon, lat, 0.0)
+    found = get_grid_index(session, AREA_LEVELS).locate(lon, lat, 0.0)
     return session.get(Region, found.grid_id) if found.grid_id is not None else None
 
 
@@ -475,6 +433,4 @@ def import_geojson(
             after={"created": created, "updated": updated, "unchanged": unchanged},
         )
         session.flush()
-        if created or updated:
-            bump_grid_index_version()
     return report
