@@ -60,3 +60,41 @@ def test_refusals_are_problems(client, as_user, pet):
         assert response.status_code == status, (response.request.url, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["detail_zh"] and response.json()["detail_en"]
+
+
+def test_a_page_of_petitions_costs_the_same_reads_as_one_and_matches_the_detail_view(client, as_user, pet, session):
+    from sqlalchemy import event
+
+    ids = [register(client, as_user, n=n, name=f"信访人{n}").json()["id"] for n in range(1, 7)]
+    moved = client.post(f"/api/petitions/{ids[0]}/actions", json={"action": "triage"}, headers=as_user("operator"))
+    assert moved.status_code == 200
+    client.post(f"/api/petitions/{ids[0]}/actions", json={"action": "to_dispute", "dispute": {"type_code": "DEMOLITION"}},
+                headers=as_user("operator"))
+    headers = as_user("operator")
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    def reads(size: int) -> tuple[int, dict]:
+        sent.clear()
+        connection = session.connection()
+        event.listen(connection, "before_cursor_execute", seen)
+        try:
+            page = client.get(f"/api/petitions?size={size}", headers=headers)
+        finally:
+            event.remove(connection, "before_cursor_execute", seen)
+        assert page.status_code == 200, page.text
+        return len(sent), page.json()
+
+    one, small = reads(1)
+    many, full = reads(6)
+    assert len(small["items"]) == 1 and len(full["items"]) == 6 and full["total"] == 6
+    assert many == one, "the page's petitioners and outcomes are read once, not per petition"
+    # A list item is the detail view without the linked petitions.
+    for item in full["items"]:
+        detail = client.get(f"/api/petitions/{item['id']}", headers=headers).json()
+        assert item == {k: v for k, v in detail.items() if k not in ("related", "later", "related_elsewhere")}
+        assert "related" not in item
+    disputed = next(i for i in full["items"] if i["id"] == ids[0])
+    assert disputed["dispute_state"] == "registered" and disputed["petitioners"][0]["name"] == "信访人1"

@@ -12,7 +12,7 @@ from civicgrid.auth.models import Role, User
 from civicgrid.mediation.schemas import HistoryRead
 from civicgrid.events.attachments import MAX_BYTES
 from civicgrid.petitions import documents, service
-from civicgrid.petitions.models import Petition
+from civicgrid.petitions.models import Petition, Petitioner
 from civicgrid.petitions.schemas import (
     BoardRowRead,
     DocumentRead,
@@ -24,6 +24,7 @@ from civicgrid.petitions.schemas import (
     PetitionerRead,
     PetitionPage,
     PetitionRead,
+    PetitionSummary,
     RelatedRead,
     SubjectRead,
     SubjectWrite,
@@ -49,11 +50,11 @@ def elsewhere_read(e: service.Elsewhere, lang: str) -> ElsewhereRead:
                          area_name=e.area_en if lang == "en" else e.area_zh, received_on=e.received_on)
 
 
-def present(session: Session, petition: Petition, actor: User, lang: str) -> PetitionRead:
-    """The API view of a petition for ``actor``: petitioners masked, related petitions, linked outcome."""
+def summarize(petition: Petition, *, actor: User, lang: str, outcome: service.LinkedOutcome | None,
+              petitioners: list[Petitioner]) -> PetitionSummary:
+    """The list view of a petition for ``actor``: petitioners masked, linked outcome, actions."""
     zh, en = STATE_LABELS[petition.state]
-    outcome = service.linked_outcome(session=session, petition=petition)
-    return PetitionRead(
+    return PetitionSummary(
         id=petition.id, number=petition.number, form=petition.form, subject_code=petition.subject.code,
         subject_name=petition.subject.name_en if lang == "en" and petition.subject.name_en else petition.subject.name_zh,
         title=petition.title, request=petition.request, level_visited=petition.level_visited,
@@ -71,13 +72,28 @@ def present(session: Session, petition: Petition, actor: User, lang: str) -> Pet
         dispute_state=outcome.state if outcome and outcome.kind == "dispute" else None,
         case_id=petition.case_id, case_state=outcome.state if outcome and outcome.kind == "case" else None,
         petitioners=[PetitionerRead(person_id=p.person_id, name=p.person.name, id_number_masked=p.person.id_masked,
-                                    is_representative=p.is_representative)
-                     for p in service.petitioners_of(session=session, petition_id=petition.id)],
+                                    is_representative=p.is_representative) for p in petitioners],
+        allowed=[s.action for s in service.allowed_actions(actor=actor, petition=petition)],
+    )
+
+
+def summarize_page(session: Session, petitions: list[Petition], actor: User, lang: str) -> list[PetitionSummary]:
+    """List views of a page of petitions: their petitioners and outcomes read once for the page."""
+    outcomes = service.linked_outcomes(session=session, petitions=petitions)
+    petitioners = service.petitioners_of_many(session=session, petition_ids=[p.id for p in petitions])
+    return [summarize(p, actor=actor, lang=lang, outcome=outcomes.get(p.id), petitioners=petitioners.get(p.id, []))
+            for p in petitions]
+
+
+def present(session: Session, petition: Petition, actor: User, lang: str) -> PetitionRead:
+    """The API view of one petition for ``actor``: its list view and the petitions linked to it."""
+    (summary,) = summarize_page(session, [petition], actor, lang)
+    return PetitionRead(
+        **dict(summary),
         related=[related_read(r) for r in service.related_of(session=session, actor=actor, petition=petition)],
         later=[related_read(r) for r in service.later_of(session=session, actor=actor, petition=petition)],
         related_elsewhere=[elsewhere_read(e, lang)
                            for e in service.elsewhere_of(session=session, actor=actor, petition=petition)],
-        allowed=[s.action for s in service.allowed_actions(actor=actor, petition=petition)],
     )
 
 
@@ -143,7 +159,7 @@ def list_petitions(
                                      repeat=repeat, group=group, q=q)
     rows, total = service.list_petitions(session=session, actor=user, filters=filters, page=page, size=size)
     lang = request_lang(request)
-    return PetitionPage(items=[present(session, p, user, lang) for p in rows], total=total, page=page, size=size)
+    return PetitionPage(items=summarize_page(session, rows, user, lang), total=total, page=page, size=size)
 
 
 @router.get("/{petition_id}", response_model=PetitionRead, summary="One petition")

@@ -134,7 +134,9 @@ class DocumentRead(BaseModel):
     at: dt.datetime
 
 
-class PetitionRead(BaseModel):
+class PetitionSummary(BaseModel):
+    """A petition as a list shows it: everything but the petitions linked to it."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -173,15 +175,22 @@ class PetitionRead(BaseModel):
     case_id: int | None
     case_state: str | None = None
     petitioners: list[PetitionerRead] = Field(default_factory=list)
+    allowed: list[str] = Field(default_factory=list, description="Actions you may fire now")
+
+
+class PetitionRead(PetitionSummary):
+    """One petition with the petitions linked to it (GET /api/petitions/{id})."""
+
     related: list[RelatedRead] = Field(default_factory=list)
     later: list[RelatedRead] = Field(default_factory=list, description="Later petitions linked to this one")
     related_elsewhere: list[ElsewhereRead] = Field(
         default_factory=list, description="Linked petitions in areas you do not see: where and when only")
-    allowed: list[str] = Field(default_factory=list, description="Actions you may fire now")
 
 
 class PetitionPage(BaseModel):
-    items: list[PetitionRead]
+    """A page of petitions; the petitions linked to each are in its own view (GET /api/petitions/{id})."""
+
+    items: list[PetitionSummary]
     total: int
     page: int
     size: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -716,8 +717,16 @@ def responsible_users(*, session: Session, petition: Petition) -> list[User]:
 
 def petitioners_of(*, session: Session, petition_id: int) -> list[Petitioner]:
     """The petitioners, representatives first."""
-    rows = session.scalars(select(Petitioner).where(Petitioner.petition_id == petition_id))
-    return sorted(rows, key=lambda p: (not p.is_representative, p.id))
+    return petitioners_of_many(session=session, petition_ids=[petition_id]).get(petition_id, [])
+
+
+def petitioners_of_many(*, session: Session, petition_ids: Collection[int]) -> dict[int, list[Petitioner]]:
+    """``petitioners_of`` for a page of petitions, in one read."""
+    found: dict[int, list[Petitioner]] = defaultdict(list)
+    if petition_ids:
+        for row in session.scalars(select(Petitioner).where(Petitioner.petition_id.in_(list(petition_ids)))):
+            found[row.petition_id].append(row)
+    return {pid: sorted(rows, key=lambda p: (not p.is_representative, p.id)) for pid, rows in found.items()}
 
 
 def related_of(*, session: Session, actor: User, petition: Petition) -> list[Related]:
@@ -758,20 +767,32 @@ class LinkedOutcome:
 
 def linked_outcome(*, session: Session, petition: Petition) -> LinkedOutcome | None:
     """What became of a transferred petition: its dispute's or its case's state."""
+    return linked_outcomes(session=session, petitions=[petition]).get(petition.id)
+
+
+def linked_outcomes(*, session: Session, petitions: Sequence[Petition]) -> dict[int, LinkedOutcome]:
+    """``linked_outcome`` for a page of petitions, in two reads; petitions that became nothing are left out."""
     from civicgrid.events.models import Case
     from civicgrid.events.workflow import STATE_LABELS as CASE_LABELS
     from civicgrid.mediation.models import Dispute
     from civicgrid.mediation.workflow import STATE_LABELS as DISPUTE_LABELS
 
-    dispute = session.scalar(select(Dispute).where(Dispute.petition_id == petition.id))
-    if dispute is not None:
-        return LinkedOutcome("dispute", dispute.id, dispute.number, dispute.state.value,
-                             DISPUTE_LABELS[dispute.state])
-    if petition.case_id is not None:
-        case = session.get(Case, petition.case_id)
-        if case is not None:
-            return LinkedOutcome("case", case.id, case.number, case.state.value, CASE_LABELS[case.state])
-    return None
+    if not petitions:
+        return {}
+    found: dict[int, LinkedOutcome] = {}
+    for dispute in session.scalars(select(Dispute).where(Dispute.petition_id.in_([p.id for p in petitions]))
+                                   .order_by(Dispute.id)):
+        found.setdefault(dispute.petition_id, LinkedOutcome("dispute", dispute.id, dispute.number,
+                                                            dispute.state.value, DISPUTE_LABELS[dispute.state]))
+    case_ids = {p.case_id for p in petitions if p.case_id is not None and p.id not in found}
+    if case_ids:
+        cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(list(case_ids))))}
+        for petition in petitions:
+            case = cases.get(petition.case_id) if petition.id not in found else None
+            if case is not None:
+                found[petition.id] = LinkedOutcome("case", case.id, case.number, case.state.value,
+                                                   CASE_LABELS[case.state])
+    return found
 
 
 def timeline(*, session: Session, actor: User, petition_id: int) -> list[AuditEntry]:
