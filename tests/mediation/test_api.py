@@ -174,3 +174,45 @@ def _streams(pdf: bytes):
         except zlib.error:
             continue
         yield raw
+
+
+def test_a_page_of_disputes_costs_the_same_reads_as_one_and_each_item_matches_its_own_view(client, headers, med,
+                                                                                             session):
+    from decimal import Decimal
+
+    from sqlalchemy import event
+
+    created = [walk_in(client, headers, description=f"第{n}起邻里纠纷：楼上漏水").json()["id"] for n in range(5)]
+    # One with an agreement still to perform (conditions read obligations), one being mediated (guards read orgs).
+    following = med.to_agreement(med.register(), ("李先生", "修复漏水并赔偿", Decimal("1500"), 7))
+    med.fire(following, "follow_up", by="med_c11", note="电话回访")
+    med.to_mediating(med.register())
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    def reads(user: str, size: int) -> tuple[int, dict]:
+        sent.clear()
+        connection = session.connection()
+        event.listen(connection, "before_cursor_execute", seen)
+        try:
+            page = client.get(f"/api/mediation/disputes?size={size}", headers=headers(user))
+        finally:
+            event.remove(connection, "before_cursor_execute", seen)
+        assert page.status_code == 200, page.text
+        return len(sent), page.json()
+
+    for user in ("operator", "med_c11"):
+        one, small = reads(user, 1)
+        many, full = reads(user, 20)
+        assert len(small["items"]) == 1 and len(full["items"]) == full["total"] >= 2
+        # Parties are read once for the page; the two facts the workflow may need (the user's
+        # organisations, open obligations) at most once each, whatever the page's size.
+        assert many <= one + 2, (user, one, many)
+        for item in full["items"]:
+            assert item == client.get(f"/api/mediation/disputes/{item['id']}", headers=headers(user)).json()
+    items = {i["id"]: i for i in reads("operator", 20)[1]["items"]}
+    assert set(created) <= set(items)
+    assert [p["name"] for p in items[created[0]]["parties"]] == ["孙阿姨", "周先生"]
+    assert "perform" in items[following.id]["allowed"] and "close" not in items[following.id]["allowed"]

@@ -25,7 +25,7 @@ MODULES = ["civicgrid.mediation.service", "civicgrid.mediation.registry", "civic
            "civicgrid.mediation.scheduler", "civicgrid.petitions.service", "civicgrid.petitions.scheduler",
            "civicgrid.petitions.documents"]
 READ_ONLY = {
-    "civicgrid.mediation.service": {"get_dispute", "is_mediator_of", "guard_allows", "condition_holds",
+    "civicgrid.mediation.service": {"get_dispute", "guard_allows", "condition_holds",
                                     "allowed_actions", "desk_for", "dispute_number", "notify_about",
                                     "responsible_users", "timeline", "sessions_of", "agreement_of", "follow_ups_of",
                                     "list_disputes", "my_disputes", "case_dispute"},
@@ -34,14 +34,15 @@ READ_ONLY = {
                                      "covering_paths", "suggest", "suggest_mediator"},
     "civicgrid.mediation.campaigns": {"get_campaign", "list_campaigns", "communities_of", "board"},
     # add_parties is audited by its callers (intake and add_party), in the same transaction.
-    "civicgrid.mediation.parties": {"resolve_person", "add_parties", "parties_of", "party_read"},
+    "civicgrid.mediation.parties": {"resolve_person", "add_parties", "parties_of", "parties_of_many", "party_read"},
     "civicgrid.mediation.stats": {"dispute_stats"},
     "civicgrid.mediation.agreement_pdf": {"render"},
     "civicgrid.mediation.scheduler": {"run_once"},
     "civicgrid.petitions.service": {"petition_scope", "get_petition", "guard_allows", "condition_holds",
                                     "allowed_actions", "list_subjects", "subject_by_code", "detect_related",
                                     "lookup", "petition_number", "notify_about", "responsible_users",
-                                    "petitioners_of", "related_of", "higher_visits_of", "linked_outcome",
+                                    "petitioners_of", "petitioners_of_many", "related_of", "higher_visits_of",
+                                    "linked_outcome", "linked_outcomes",
                                     "timeline", "list_petitions", "deadline_board", "later_of", "elsewhere_of"},
     "civicgrid.petitions.documents": {"check_document", "documents_of"},
     "civicgrid.petitions.scheduler": {"run_once"},

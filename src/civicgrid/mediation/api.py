@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from civicgrid.auth.models import Role, User
 from civicgrid.mediation import agreement_pdf, campaigns, registry, service, stats
-from civicgrid.mediation.models import Dispute
-from civicgrid.mediation.parties import parties_of, party_read
+from civicgrid.mediation.models import Dispute, DisputeParty
+from civicgrid.mediation.parties import parties_of_many, party_read
 from civicgrid.mediation.schemas import (
     AgreementRead,
     CampaignBoardRead,
@@ -48,8 +48,14 @@ StaffUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.OPERATOR))]
 AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
 
 
-def present(session: Session, dispute: Dispute, actor: User, lang: str) -> DisputeRead:
-    """The API view of a dispute for ``actor``: parties masked, the actions they may fire now."""
+def present(session: Session, dispute: Dispute, actor: User, lang: str,
+            page: tuple[service.DisputeFacts, dict[int, list[DisputeParty]]] | None = None) -> DisputeRead:
+    """The API view of a dispute for ``actor``: parties masked, the actions they may fire now.
+
+    ``page``: the facts and parties read for the whole list the dispute is on (``present_page``).
+    """
+    facts, parties = page or (service.DisputeFacts(session, actor, [dispute]),
+                              parties_of_many(session=session, dispute_ids=[dispute.id]))
     zh, en = STATE_LABELS[dispute.state]
     return DisputeRead(
         id=dispute.id, number=dispute.number, source=dispute.source, case_id=dispute.case_id,
@@ -66,9 +72,17 @@ def present(session: Session, dispute: Dispute, actor: User, lang: str) -> Dispu
         due_at=dispute.due_at, overdue=dispute.overdue, outcome=dispute.outcome, handover=dispute.handover,
         court_case_number=dispute.court_case_number, escalations_count=dispute.escalations_count,
         sessions_count=dispute.sessions_count,
-        parties=[party_read(p) for p in parties_of(session=session, dispute_id=dispute.id)],
-        allowed=[s.action for s in service.allowed_actions(session=session, actor=actor, dispute=dispute)],
+        parties=[party_read(p) for p in parties.get(dispute.id, [])],
+        allowed=[s.action for s in service.allowed_actions(session=session, actor=actor, dispute=dispute,
+                                                           facts=facts)],
     )
+
+
+def present_page(session: Session, disputes: list[Dispute], actor: User, lang: str) -> list[DisputeRead]:
+    """API views of a page of disputes, with what they need read once for the page."""
+    page = (service.DisputeFacts(session, actor, disputes),
+            parties_of_many(session=session, dispute_ids=[d.id for d in disputes]))
+    return [present(session, d, actor, lang, page) for d in disputes]
 
 
 # -- registry -------------------------------------------------------------------------
@@ -152,7 +166,7 @@ def list_disputes(
                                     criminal_risk=criminal_risk, q=q)
     rows, total = service.list_disputes(session=session, actor=user, filters=filters, page=page, size=size)
     lang = request_lang(request)
-    return DisputePage(items=[present(session, d, user, lang) for d in rows], total=total, page=page, size=size)
+    return DisputePage(items=present_page(session, rows, user, lang), total=total, page=page, size=size)
 
 
 @router.get("/disputes/{dispute_id}", response_model=DisputeRead, summary="One dispute")

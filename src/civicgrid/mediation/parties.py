@@ -7,6 +7,8 @@ or created in the base data from ID number and name when the person is not yet k
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,9 +80,17 @@ def add_parties(*, session: Session, actor: User, origin: Origin, dispute: Dispu
 
 def parties_of(*, session: Session, dispute_id: int) -> list[DisputeParty]:
     """The parties of a dispute: applicants, respondents, third parties."""
+    return parties_of_many(session=session, dispute_ids=[dispute_id]).get(dispute_id, [])
+
+
+def parties_of_many(*, session: Session, dispute_ids: Collection[int]) -> dict[int, list[DisputeParty]]:
+    """``parties_of`` for a page of disputes, in one read."""
     order = {"applicant": 0, "respondent": 1, "third_party": 2}
-    rows = session.scalars(select(DisputeParty).where(DisputeParty.dispute_id == dispute_id))
-    return sorted(rows, key=lambda p: (order.get(p.role, 9), p.id))
+    found: dict[int, list[DisputeParty]] = {}
+    if dispute_ids:
+        for party in session.scalars(select(DisputeParty).where(DisputeParty.dispute_id.in_(list(dispute_ids)))):
+            found.setdefault(party.dispute_id, []).append(party)
+    return {did: sorted(rows, key=lambda p: (order.get(p.role, 9), p.id)) for did, rows in found.items()}
 
 
 def party_read(party: DisputeParty) -> PartyRead:
