@@ -8,7 +8,6 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import SYSTEM, record
 from civicgrid.db import reserve_id, reserve_ids_for
 from civicgrid.notifications.models import Notification
-from civicgrid.notifications.service import notify_ids
 from tests.factories import build_world
 
 
@@ -24,10 +23,9 @@ def test_ids_for_several_tables_come_in_one_call_and_are_fresh(session):
     for entry_id in ids[audit]:
         record(session=session, actor=user, origin=SYSTEM, entity="test", entity_id=entry_id,
                action="ids").id = entry_id
-    for note, note_id in zip(notify_ids(session=session, user_ids=[user.id, user.id, world.users["city_op"].id],
-                                        kind="to_register", case_id=None, text_zh="测试", text_en="test"),
-                             ids[notes]):
-        note.id = note_id
+    for user_id, note_id in zip([user.id, world.users["city_op"].id], ids[notes]):
+        session.add(Notification(id=note_id, user_id=user_id, kind="to_register", case_id=None, text_zh="测试",
+                                 text_en="test"))
     session.flush()
     assert sorted(session.scalars(select(AuditEntry.id).where(AuditEntry.entity == "test"))) == sorted(ids[audit])
     assert sorted(session.scalars(select(Notification.id).where(Notification.text_en == "test"))) == sorted(ids[notes])

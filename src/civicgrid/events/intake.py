@@ -22,8 +22,7 @@ from civicgrid.events.routing import RoutingDecision, RoutingTable
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.events.scope import visible_cases
 from civicgrid.events.workflow import CaseState
-from civicgrid.notifications.models import Notification
-from civicgrid.notifications.service import desks_operator_ids, notify_ids
+from civicgrid.notifications.service import Note, desks_operator_ids, send
 from civicgrid.regions import service as regions
 from civicgrid.regions.geometry import Location
 from civicgrid.regions.models import Region, RegionLevel
@@ -318,12 +317,8 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
     made: list[tuple[_Placed, RoutingDecision, Case]] = []
     # Every row the group writes carries its id, drawn in one round trip: the case number is
     # made from it, and rows with their ids are inserted without RETURNING (``reserve_ids_for``).
-    ids = reserve_ids_for(session, {
-        Case.__table__: len(fresh),
-        AuditEntry.__table__: len(fresh),
-        Notification.__table__: sum(len(set(operators.get(p.desk.id, ()))) for p in fresh),
-    })
-    audit_ids, notification_ids = iter(ids[AuditEntry.__table__]), iter(ids[Notification.__table__])
+    ids = reserve_ids_for(session, {Case.__table__: len(fresh), AuditEntry.__table__: len(fresh)})
+    audit_ids = iter(ids[AuditEntry.__table__])
     for p, case_id in zip(fresh, ids[Case.__table__]):
         decision = table.route(category=p.category, region_path=p.region.path)
         case = _new_case(p, decision, now)
@@ -331,8 +326,7 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
         case.number = case_number(case, timezone)
         session.add(case)
         made.append((p, decision, case))
-    # The cases first: notifications refer to them, and the flush orders only related classes.
-    session.flush()
+    notes: list[Note] = []
     for p, decision, case in made:
         data = p.request.data
         entry = record(
@@ -348,17 +342,11 @@ def intake_cases(*, session: Session, requests: Sequence[IntakeRequest]) -> list
                    "location_status": p.status, "routing": decision.reason},
         )
         entry.id = next(audit_ids)
-        for notification in notify_ids(
-            session=session,
-            user_ids=operators.get(p.desk.id, ()),
-            kind="to_register",
-            case_id=case.id,
-            text_zh=f"新事件待立案：{case.title}",
-            text_en=f"New report to register: {case.title}",
-        ):
-            notification.id = next(notification_ids)
+        notes.append(Note(operators.get(p.desk.id, ()), "to_register", case.id,
+                          f"新事件待立案：{case.title}", f"New report to register: {case.title}"))
         outcomes[p.index] = IntakeOutcome(case, True)
-    session.flush()
+    # After the cases and their entries are flushed (the notes name the cases), in one statement.
+    send(session=session, notes=notes)
     for p in placed:
         if outcomes[p.index] is None:
             # A key repeated within the group: the first report's case, on the same terms as a

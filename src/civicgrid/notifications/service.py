@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from civicgrid import reference
@@ -14,20 +15,40 @@ from civicgrid.notifications.models import KINDS, Notification
 from civicgrid.reference import ProcessCache
 
 
+@dataclass(frozen=True)
+class Note:
+    """One message for the inboxes of several users (known by id)."""
+
+    user_ids: Iterable[int]
+    kind: str
+    case_id: int | None
+    text_zh: str
+    text_en: str
+
+
+def send(*, session: Session, notes: Iterable[Note]) -> int:
+    """Put each note in its recipients' inboxes (once per user), all in one INSERT; returns how many.
+
+    One statement for any number of notes: a group of reports taken in together tells every desk
+    at once (``events.intake``). Pending changes are flushed first, so a note may name a case
+    added in the same transaction.
+    """
+    created_at = utcnow()
+    rows = []
+    for note in notes:
+        assert note.kind in KINDS, note.kind
+        rows += [{"user_id": user_id, "kind": note.kind, "case_id": note.case_id, "text_zh": note.text_zh,
+                  "text_en": note.text_en, "created_at": created_at} for user_id in dict.fromkeys(note.user_ids)]
+    session.flush()
+    if rows:
+        # inline(): nothing to read back, not even one row's id (no RETURNING).
+        session.execute(insert(Notification.__table__).inline(), rows)
+    return len(rows)
+
+
 def notify(*, session: Session, users: Iterable[User], kind: str, case_id: int | None, text_zh: str, text_en: str) -> int:
     """Put one notification in each user's inbox; returns how many were sent."""
-    return len(notify_ids(session=session, user_ids=[u.id for u in users], kind=kind, case_id=case_id,
-                          text_zh=text_zh, text_en=text_en))
-
-
-def notify_ids(*, session: Session, user_ids: Iterable[int], kind: str, case_id: int | None, text_zh: str,
-               text_en: str) -> list[Notification]:
-    """``notify`` for recipients known by id only (the cached desk operators of intake); returns the notifications."""
-    assert kind in KINDS, kind
-    sent = [Notification(user_id=user_id, kind=kind, case_id=case_id, text_zh=text_zh, text_en=text_en)
-            for user_id in dict.fromkeys(user_ids)]
-    session.add_all(sent)
-    return sent
+    return send(session=session, notes=[Note([u.id for u in users], kind, case_id, text_zh, text_en)])
 
 
 # Recipients are only addressed: their region and unit (eagerly joined on every other read) load on access.
