@@ -162,13 +162,13 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _profile(proc: subprocess.Popen, seconds: int, out: Path) -> None:
-    """py-spy the worker processes during the case run (speedscope-free: a flat top list)."""
+    """py-spy the worker processes during the case run (speedscope-free: a flat top list, per thread)."""
     spy = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
     if not Path(spy).exists():
         print("  (py-spy not installed: pip install py-spy)")
         return
     subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--subprocesses", "--duration", str(seconds),
-                      "--format", "raw", "--output", str(out), "--nonblocking"],
+                      "--format", "raw", "--threads", "--output", str(out), "--nonblocking"],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -178,13 +178,14 @@ def summarize_profile(path: Path, top: int = 25) -> str:
 
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    total = 0
+    total = committer = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
         total += n
+        committer += n if "_Committer._run" in stack else 0
         frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
                   if " (" in f else f for f in stack.split(";")]
         for frame in set(frames):
@@ -192,7 +193,11 @@ def summarize_profile(path: Path, top: int = 25) -> str:
         own[frames[-1]] += n
     if not total:
         return "  (no samples)"
-    lines = [f"  {total} samples; inclusive (share of all worker samples):"]
+    # Sampled per thread (--threads): the committer thread against the event loop that parses
+    # requests and writes answers.
+    lines = [f"  {total} samples: committer thread {100 * committer / total:.0f} %, "
+             f"event loops and the rest {100 * (total - committer) / total:.0f} %"]
+    lines += ["  inclusive (share of all worker samples):"]
     lines += [f"    {100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top * 3)
               if "civicgrid" in f or any(k in f for k in ("execute", "flush", "commit", "validate", "serialize",
                                                              "hash", "loads", "dumps", "connect"))][:top]

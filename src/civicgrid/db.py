@@ -105,9 +105,25 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # Rows inserted without RETURNING (grouped intake's cases, tallies) go through psycopg's
-    # executemany: one short statement it parses once. A multi-row INSERT has more than the 50
-    # parameters psycopg caches the parsing of, and parsing it anew each time costs more.
+    # executemany: one statement it parses once per call. A multi-row INSERT would be parsed anew
+    # for every group size, and costs more.
+    _cache_wide_statements()
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+# psycopg keeps the parse of a statement (its %(name)s placeholders turned into $n) only for
+# statements with at most 50 parameters, so that multi-row INSERTs of every size do not crowd
+# its cache (psycopg discussion 628). The case row has 57 columns: its INSERT, the same text in
+# every intake group, was parsed anew each time, 3.6 % of the committer's instructions per case
+# at a group of 8 (bench/bench_intake_group.py --callgrind). Its own texts are few and fixed.
+WIDEST_CACHED_STATEMENT = 128
+
+
+def _cache_wide_statements() -> None:
+    from psycopg import _queries  # the limit is a module constant; pinned psycopg version
+
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", WIDEST_CACHED_STATEMENT) < WIDEST_CACHED_STATEMENT:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = WIDEST_CACHED_STATEMENT
 
 
 def get_engine() -> Engine:

@@ -161,6 +161,31 @@ def test_a_group_costs_the_same_statements_as_one_report_and_reads_back_no_keys(
     assert len(six) == len(one), (one, six)
 
 
+def test_a_groups_statements_are_parsed_once_per_process(session, monkeypatch):
+    """psycopg caches a statement's parse only up to a number of parameters; the case INSERT has
+    57 (``db.WIDEST_CACHED_STATEMENT``). Every statement of a second group comes from the cache."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("psycopg's statement cache: PostgreSQL only")
+    from psycopg import _queries
+
+    world = build_world(session)
+    city_op = world.users["city_op"]
+
+    def take(grids_codes):
+        intake_cases(session=session, requests=[
+            IntakeRequest(city_op, ORIGIN, report(world, g, c)) for g, c in grids_codes])
+        session.flush()
+
+    take([("grid111", "EV0101"), ("grid112", "CP0201")])
+    parsed_anew: list[bytes] = []
+    real = _queries._query2pg_nocache
+    monkeypatch.setattr(_queries, "_query2pg_nocache",
+                        lambda query, *a, **k: parsed_anew.append(bytes(query)[:60]) or real(query, *a, **k))
+    take([("grid121", "EV0101"), ("grid122", "CP0201"), ("grid211", "EV0101")])
+    assert parsed_anew == []
+    assert len(Case.__table__.columns) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+
+
 # ---------------------------------------------------------------------------------------
 # The committer, on a database of its own with real commits
 # ---------------------------------------------------------------------------------------
