@@ -162,8 +162,9 @@ def test_a_group_costs_the_same_statements_as_one_report_and_reads_back_no_keys(
 
 
 def test_a_groups_statements_are_parsed_once_per_process(session, monkeypatch):
-    """psycopg caches a statement's parse only up to a number of parameters; the case INSERT has
-    57 (``db.WIDEST_CACHED_STATEMENT``). Every statement of a second group comes from the cache."""
+    """psycopg caches a statement's parse only up to 50 parameters by default; the case INSERT has
+    57, and ``db.WIDEST_CACHED_STATEMENT`` raises the limit. Every statement of a second group
+    comes from the cache."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("psycopg's statement cache: PostgreSQL only")
     from psycopg import _queries

@@ -39,7 +39,6 @@ from civicgrid.regions.importer import (
 )
 from civicgrid.regions.models import GRID_DUTIES, GridMember, Region, RegionLevel, subtree_range
 from civicgrid.regions.schemas import ImportReport, RegionTreeNode
-from civicgrid.reference import ProcessCache
 from civicgrid.settings import get_settings
 
 log = logging.getLogger("civicgrid.regions")
@@ -229,8 +228,9 @@ def _build_grid_index(session: Session, levels: Collection[RegionLevel] = GRID_L
 # region changes (reference.py): a grid imported by any process is used from its commit on.
 _GRID_LAYER = reference.watch("grid_layer", Region)
 _INDEXES = {
-    frozenset(GRID_LEVELS): ProcessCache(_GRID_LAYER, lambda session: _build_grid_index(session, GRID_LEVELS)),
-    AREA_LEVELS: ProcessCache(_GRID_LAYER, lambda session: _build_grid_index(session, AREA_LEVELS)),
+    frozenset(levels): reference.ProcessCache(
+        _GRID_LAYER, lambda session, levels=levels: _build_grid_index(session, levels))
+    for levels in (GRID_LEVELS, AREA_LEVELS)
 }
 
 
