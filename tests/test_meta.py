@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.audit.service import Origin
+from civicgrid.audit.service import Origin, new_request_id
 from civicgrid.auth import passwords
 from civicgrid.auth.models import ROLE_LABELS, Role
 from civicgrid.events.workflow import ACTIONS, STATE_LABELS, TRANSITIONS, CaseState
@@ -213,3 +213,17 @@ def test_every_response_carries_the_request_id_the_audit_trail_records(client):
     assert len(fresh) == 32 and fresh != client.get("/healthz").headers["x-request-id"]
     missing = client.get("/api/no-such-thing", headers={"X-Request-ID": "trace-43"})
     assert missing.status_code == 404 and missing.headers["x-request-id"] == "trace-43"
+
+
+def test_a_fresh_request_id_never_reads_the_system_random_source(client, monkeypatch):
+    """os.urandom lets go of the GIL, and under intake load the event loop then waits for the
+    committer to hand it back on every request (bench/bench_intake.py): ids come from ``random``."""
+
+    def refuse(n):
+        raise AssertionError("request ids must not read os.urandom")
+
+    monkeypatch.setattr("os.urandom", refuse)
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    fresh = client.get("/healthz").headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh)

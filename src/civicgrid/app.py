@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
+from civicgrid.audit.service import new_request_id
 from civicgrid.settings import get_settings
 from civicgrid.web import problems
 
@@ -66,7 +66,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         sent = Headers(scope=scope).get("x-request-id")
-        rid = sent if sent else uuid.uuid4().hex
+        rid = sent if sent else new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:

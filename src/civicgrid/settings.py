@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="Most reports one intake transaction takes in together (group commit, "
                     "events/intake_queue.py); 1 takes every report in alone.")
     intake_group_wait_ms: float = Field(
-        10.0, ge=0, le=1000,
+        30.0, ge=0, le=1000,
         description="Under load (the last group held more than one report), how long a group may wait for "
                     "more reports before it is written; it closes sooner when none arrives for 2 ms. 0 never waits.")
     scheduler_enabled: bool = Field(True, description="Run the in-process deadline scheduler inside `civicgrid serve`.")

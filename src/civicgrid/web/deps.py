@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from civicgrid.audit.service import Origin
+from civicgrid.audit.service import Origin, new_request_id
 from civicgrid.auth.models import Role, User
 from civicgrid.auth.service import TokenClaim, claimed_user, read_token
 from civicgrid.db import unit_of_work
@@ -33,7 +32,7 @@ def request_id(request: Request) -> str:
     """The caller's X-Request-ID, or a fresh one (echoed back by the middleware)."""
     rid = getattr(request.state, "request_id", None)
     if rid is None:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        rid = request.headers.get("x-request-id") or new_request_id()
         request.state.request_id = rid
     return rid
 
