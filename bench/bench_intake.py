@@ -5,8 +5,12 @@ build the small demo city without history, start the server, then from a separat
 process run the bare ``/healthz`` (the yardstick) and ``POST /api/cases`` with a bearer
 token, each for a bounded time, and print requests/s, the ratio and p50/p95 latency.
 
-    .venv/bin/python bench/bench_intake.py [--seconds 15] [--connections 16] [--only sqlite|postgresql]
+    .venv/bin/python bench/bench_intake.py [--seconds 15] [--connections 16,64] [--only sqlite|postgresql]
                                            [--profile]   # py-spy the workers during the case run
+
+Each load level (concurrent connections) is run against the same server in turn. Throughput
+is the best level's; every level's figures and latency are printed, because grouped intake
+costs less per report the more reports arrive together (docs/architecture.md, "Intake throughput").
 
 Needs `wrk` (apt-get install -y wrk). Target: ≥ 500 cases/s on PostgreSQL.
 """
@@ -206,6 +210,31 @@ def summarize_profile(path: Path, top: int = 25) -> str:
     return "\n".join(lines)
 
 
+def _run_level(proc: subprocess.Popen, port: int, connections: int, args, health: Path, cases: Path,
+               profile_out: Path) -> dict:
+    """The bare endpoint, then intake, at one number of connections; prints and returns the figures."""
+    print(f"  -- {connections} connections --")
+    _wrk(f"http://127.0.0.1:{port}/healthz", 2, connections, health)  # warm-up
+    h = _wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, connections, health)
+    if args.profile and connections == args.connections[-1]:
+        _profile(proc, args.seconds, profile_out)
+    before = _cpu_by_kind(proc.pid)
+    c = _wrk(f"http://127.0.0.1:{port}/", args.seconds, connections, cases)
+    after = _cpu_by_kind(proc.pid)
+    print(f"  healthz : {h['rps']:>8,.0f} req/s   p50 {h['p50_ms']:6.1f} ms   p95 {h['p95_ms']:6.1f} ms"
+          f"   errors {h['errors']}")
+    print(f"  cases   : {c['rps']:>8,.0f} cases/s p50 {c['p50_ms']:6.1f} ms   p95 {c['p95_ms']:6.1f} ms"
+          f"   errors {c['errors']} (non-2xx {c['non2xx']})")
+    print(f"  ratio   : cases/s ÷ healthz req/s = {c['rps'] / h['rps']:.3f}")
+    # wrk's own CPU is not visible until it exits; it is measured by its process group only while alive.
+    cpu = {k: after[k] - before[k] for k in ("app", "postgres")}
+    print(f"  CPU per case: server {1000 * cpu['app'] / max(c['requests'], 1):.2f} ms, "
+          f"PostgreSQL {1000 * cpu['postgres'] / max(c['requests'], 1):.2f} ms "
+          f"(of {os.cpu_count()} cores × {c['seconds']:.0f} s)", flush=True)
+    return {"connections": connections, "healthz": h, "cases": c,
+            "cpu_ms_per_case": {k: 1000 * v / max(c["requests"], 1) for k, v in cpu.items()}}
+
+
 def run_one(kind: str, args) -> dict:
     """Benchmark one database kind; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix=f"cg-bench-intake-{kind}-"))
@@ -232,28 +261,14 @@ def run_one(kind: str, args) -> dict:
         cases = workdir / "cases.lua"
         _case_script(token, points, cases)
         proc = _serve(env, port)
+        levels = []
         try:
-            _wrk(f"http://127.0.0.1:{port}/healthz", 2, args.connections, health)  # warm-up
-            h = _wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, args.connections, health)
-            if args.profile:
-                _profile(proc, args.seconds, workdir / f"profile-{kind}.txt")
-            before = _cpu_by_kind(proc.pid)
-            c = _wrk(f"http://127.0.0.1:{port}/", args.seconds, args.connections, cases)
-            after = _cpu_by_kind(proc.pid)
+            for connections in args.connections:
+                levels.append(_run_level(proc, port, connections, args, health, cases,
+                                         workdir / f"profile-{kind}.txt"))
         finally:
             _stop(proc)
-        result = {"kind": kind, "healthz": h, "cases": c}
-        print(f"  healthz : {h['rps']:>8,.0f} req/s   p50 {h['p50_ms']:6.1f} ms   p95 {h['p95_ms']:6.1f} ms"
-              f"   errors {h['errors']}")
-        print(f"  cases   : {c['rps']:>8,.0f} cases/s p50 {c['p50_ms']:6.1f} ms   p95 {c['p95_ms']:6.1f} ms"
-              f"   errors {c['errors']} (non-2xx {c['non2xx']})")
-        print(f"  ratio   : cases/s ÷ healthz req/s = {c['rps'] / h['rps']:.3f}")
-        # wrk's own CPU is not visible until it exits; it is measured by its process group only while alive.
-        cpu = {k: after[k] - before[k] for k in ("app", "postgres")}
-        print(f"  CPU per case: server {1000 * cpu['app'] / max(c['requests'], 1):.2f} ms, "
-              f"PostgreSQL {1000 * cpu['postgres'] / max(c['requests'], 1):.2f} ms "
-              f"(of {os.cpu_count()} cores × {c['seconds']:.0f} s)")
-        result["cpu_ms_per_case"] = {k: 1000 * v / max(c["requests"], 1) for k, v in cpu.items()}
+        result = {"kind": kind, "levels": levels}
         if args.profile:
             time.sleep(2)  # py-spy writes its file when its duration ends
             if (workdir / f"profile-{kind}.txt").exists():
@@ -277,26 +292,33 @@ def main() -> None:
     """Run the intake benchmark on SQLite and PostgreSQL and print the figures and the machine."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=lambda text: [int(n) for n in text.split(",")], default=[16, 64],
+                        help="load levels, comma-separated (default 16,64)")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     print_machine([PG_ADMIN])
-    print(f"\nload: wrk, 2 threads, {args.connections} keep-alive connections, {args.seconds} s per endpoint; "
+    print(f"\nload: wrk, 2 threads, {'/'.join(map(str, args.connections))} keep-alive connections in turn, "
+          f"{args.seconds} s per endpoint and level; "
           "server: civicgrid serve --workers 2 (uvicorn httptools/uvloop), scheduler off")
     results = [run_one(kind, args) for kind in ("sqlite", "postgresql") if args.only in (None, kind)]
     print("\n== summary ==")
-    print(f"{'database':<11} {'healthz req/s':>14} {'cases/s':>9} {'ratio':>7} {'case p50':>9} {'case p95':>9}")
+    print(f"{'database':<11} {'conns':>5} {'healthz req/s':>14} {'cases/s':>9} {'ratio':>7} {'case p50':>9} "
+          f"{'case p95':>9}")
     for r in results:
-        h, c = r["healthz"], r["cases"]
-        print(f"{r['kind']:<11} {h['rps']:>14,.0f} {c['rps']:>9,.0f} {c['rps'] / h['rps']:>7.3f} "
-              f"{c['p50_ms']:>7.1f}ms {c['p95_ms']:>7.1f}ms")
+        for level in r["levels"]:
+            h, c = level["healthz"], level["cases"]
+            print(f"{r['kind']:<11} {level['connections']:>5} {h['rps']:>14,.0f} {c['rps']:>9,.0f} "
+                  f"{c['rps'] / h['rps']:>7.3f} {c['p50_ms']:>7.1f}ms {c['p95_ms']:>7.1f}ms")
     for r in results:
         if r["kind"] == "postgresql":
-            verdict = "met" if r["cases"]["rps"] >= TARGET_PG else "NOT met"
-            print(f"target ≥ {TARGET_PG:.0f} cases/s on PostgreSQL: {verdict}")
+            best = max(r["levels"], key=lambda level: level["cases"]["rps"])
+            verdict = "met" if best["cases"]["rps"] >= TARGET_PG else "NOT met"
+            print(f"target ≥ {TARGET_PG:.0f} cases/s on PostgreSQL: {verdict} (best level: "
+                  f"{best['cases']['rps']:,.0f} cases/s at {best['connections']} connections, "
+                  f"p95 {best['cases']['p95_ms']:.0f} ms)")
 
 
 if __name__ == "__main__":
