@@ -29,7 +29,7 @@ def new_request_id() -> str:
     Not ``uuid4``: it reads ``os.urandom``, which lets go of the GIL for the system call, and
     in a server process whose intake committer is busy the event loop then waits up to a
     switch interval (5 ms) to get it back, on every request (bench/bench_intake.py).
-    ``random`` is reseeded in every forked worker.
+    Every worker process seeds ``random`` of its own (at start, and again after a fork).
     """
     return f"{random.getrandbits(128):032x}"
 
