@@ -146,7 +146,7 @@ def _cpu_by_kind(server_pid: int) -> dict[str, float]:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        ppid, pgid = int(fields[1]), int(fields[2])
+        pgid = int(fields[2])
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if pgid == server_pid or int(entry.name) == server_pid:
             used["app"] += seconds
@@ -210,16 +210,19 @@ def summarize_profile(path: Path, top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def _run_level(proc: subprocess.Popen, port: int, connections: int, args, health: Path, cases: Path,
-               profile_out: Path) -> dict:
-    """The bare endpoint, then intake, at one number of connections; prints and returns the figures."""
+def _run_level(proc: subprocess.Popen, port: int, connections: int, seconds: int, health: Path, cases: Path,
+               profile_out: Path | None) -> dict:
+    """The bare endpoint, then intake, at one number of connections; prints and returns the figures.
+
+    With ``profile_out``, py-spy samples the workers during the intake run into that file.
+    """
     print(f"  -- {connections} connections --")
     _wrk(f"http://127.0.0.1:{port}/healthz", 2, connections, health)  # warm-up
-    h = _wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, connections, health)
-    if args.profile and connections == args.connections[-1]:
-        _profile(proc, args.seconds, profile_out)
+    h = _wrk(f"http://127.0.0.1:{port}/healthz", seconds, connections, health)
+    if profile_out is not None:
+        _profile(proc, seconds, profile_out)
     before = _cpu_by_kind(proc.pid)
-    c = _wrk(f"http://127.0.0.1:{port}/", args.seconds, connections, cases)
+    c = _wrk(f"http://127.0.0.1:{port}/", seconds, connections, cases)
     after = _cpu_by_kind(proc.pid)
     print(f"  healthz : {h['rps']:>8,.0f} req/s   p50 {h['p50_ms']:6.1f} ms   p95 {h['p95_ms']:6.1f} ms"
           f"   errors {h['errors']}")
@@ -263,9 +266,11 @@ def run_one(kind: str, args) -> dict:
         proc = _serve(env, port)
         levels = []
         try:
-            for connections in args.connections:
-                levels.append(_run_level(proc, port, connections, args, health, cases,
-                                         workdir / f"profile-{kind}.txt"))
+            for i, connections in enumerate(args.connections):
+                # --profile samples the last (heaviest) level only: py-spy writes one file per run.
+                profiled = args.profile and i == len(args.connections) - 1
+                levels.append(_run_level(proc, port, connections, args.seconds, health, cases,
+                                         workdir / f"profile-{kind}.txt" if profiled else None))
         finally:
             _stop(proc)
         result = {"kind": kind, "levels": levels}
@@ -288,11 +293,19 @@ def run_one(kind: str, args) -> dict:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _levels(text: str) -> list[int]:
+    """``16,64`` → [16, 64]; argparse reports a ValueError as an invalid value."""
+    levels = [int(n) for n in text.split(",")]
+    if any(n < 1 for n in levels):
+        raise ValueError(text)
+    return levels
+
+
 def main() -> None:
     """Run the intake benchmark on SQLite and PostgreSQL and print the figures and the machine."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--connections", type=lambda text: [int(n) for n in text.split(",")], default=[16, 64],
+    parser.add_argument("--connections", type=_levels, default=[16, 64],
                         help="load levels, comma-separated (default 16,64)")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--profile", action="store_true")

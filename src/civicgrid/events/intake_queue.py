@@ -2,8 +2,8 @@
 
 Each server process has one committer thread. A request checks its token's signature and
 validates its report, hands it to the committer and waits. The committer takes every report
-waiting (at most ``intake_group_max``), under load waits a few milliseconds for more (``gather``,
-``intake_group_wait_ms``), and takes them in together with ``intake_cases``, in one
+waiting (at most ``intake_group_max``), under load waits for more while they keep arriving
+(``gather``, up to ``intake_group_wait_ms``), and takes them in together with ``intake_cases``, in one
 transaction; once it has committed, each request gets its own answer. Under light load a group
 is a single report, so nothing waits longer than it would alone; under load the costs a
 transaction has whatever its size (round trips, reading the senders, categories and places, the
