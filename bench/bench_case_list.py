@@ -54,8 +54,8 @@ def _scenarios(session):
     from sqlalchemy import select
 
     from civicgrid.auth.models import Role, User
-    from civicgrid.events.models import Category
     from civicgrid.events.listing import CaseFilter
+    from civicgrid.events.models import Category
     from civicgrid.regions.models import Region, RegionLevel
 
     def user(name: str) -> User:
@@ -68,7 +68,7 @@ def _scenarios(session):
     community_op = session.scalar(select(User).where(User.role == Role.OPERATOR,
                                                      User.scope_region_id == community.id))
     category = session.scalar(select(Category).where(Category.code == "EV0402"))
-    last30 = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+    last30 = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     open_states = ["registered", "dispatched", "accepted"]
     viewers = [("city operator", user("city_operator")), ("street operator", street_op),
                ("community operator", community_op), ("handler (城管)", user("handler_chengguan"))]

@@ -110,7 +110,7 @@ def _wrk(url: str, seconds: int, connections: int, script: Path) -> dict:
         ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), url],
         check=True, capture_output=True, text=True,
     ).stdout
-    line = next(l for l in out.splitlines() if l.startswith("JSON"))
+    line = next(row for row in out.splitlines() if row.startswith("JSON"))
     result = json.loads(line[4:])
     result["rps"] = result["requests"] / result["seconds"]
     return result

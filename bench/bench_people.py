@@ -63,7 +63,7 @@ class RssSampler:
         while not self._stop.wait(0.5):
             self.samples.append((time.perf_counter() - start, rss_mib()))
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -139,8 +139,10 @@ def make_database(kind: str) -> tuple[str, callable]:
 
 
 def bench(kind: str, n: int, workdir: Path) -> None:
+    from argon2 import PasswordHasher
     from sqlalchemy import Column, Date, Integer, LargeBinary, MetaData, String, Table, insert, select
     from sqlalchemy.orm import Session
+    from tests.factories import build_world
 
     from civicgrid import db as dbmod
     from civicgrid.audit.service import Origin
@@ -148,9 +150,6 @@ def bench(kind: str, n: int, workdir: Path) -> None:
     from civicgrid.people import importer, service
     from civicgrid.people.models import Person
     from civicgrid.regions.models import Region, RegionLevel
-    from tests.factories import build_world
-
-    from argon2 import PasswordHasher
 
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # 16 demo users, not the point
     print(f"\n== {kind}: {n:,} persons ==")
@@ -235,16 +234,16 @@ def bench(kind: str, n: int, workdir: Path) -> None:
         picks = rng.sample(range(n), m)
         second = workdir / "civil.csv"
 
-        def overlap():
+        def overlap(known):
             for j, k in enumerate(picks):
                 name, number, phone, grid, addr, born = known[k]
                 if j % 4 in (0, 1):
                     yield name, number, "", "", phone, "户籍人口", grid, addr + "（新）"       # known ID, newer address
                 elif j % 4 == 2:
                     yield name, "", born.isoformat(), "", phone, "户籍人口", grid, addr    # name + birth + phone
-            for name, number, phone, grid, addr, born in person_rows(m // 4, 99, grids):
+            for name, number, phone, grid, addr, _born in person_rows(m // 4, 99, grids):
                 yield name, number, "", "", phone, "流动人口", grid, addr                  # new
-        write_csv(second, overlap())
+        write_csv(second, overlap(known))
         del known
         with Session(engine, expire_on_commit=False) as session:
             t = time.perf_counter()

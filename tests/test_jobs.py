@@ -23,7 +23,7 @@ def test_run_all_flags_an_overdue_case(session, world):
                           data=CaseCreate(category_code="EV0101", description="楼道堆放杂物", lat=lat, lon=lon))
     transition(session=session, actor=world.users["operator"], origin=Origin("test"), case_id=case.id,
                action="register", params=ActionParams())
-    case.finish_due_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    case.finish_due_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     session.flush()
     results = run_all()
     assert [en for _zh, en, _r in results] == [en for _t, _zh, en in PERIODIC_JOBS]

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from civicgrid import db as dbmod
-from civicgrid import reference
+from civicgrid import db as dbmod, reference
 from civicgrid.events.models import Category, RoutingRule
 from civicgrid.events.routing import RoutingTable
 from civicgrid.units.models import Unit

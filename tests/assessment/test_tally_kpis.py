@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from civicgrid.assessment import kpis
 from civicgrid.assessment.kpis import Ctx, Grouping, Period, Subject, region_subject
-from civicgrid.events import tally
 from civicgrid.dashboard import service as dash
+from civicgrid.events import tally
 from civicgrid.events.models import Case, CaseTally, Channel
 from civicgrid.events.workflow import CaseState as S
 from tests.histories import at

@@ -81,7 +81,7 @@ def test_a_change_made_by_another_process_is_noticed_on_the_next_call(cal_sessio
     cal_session.execute(
         insert(CalendarDay).values(
             day=dt.date(2028, 1, 3), is_workday=False, name_zh="元旦", year=2028, source="admin",
-            updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+            updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
         )
     )
     cal = service.get_calendar(session=cal_session)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import chinese_calendar
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from civicgrid.calendar.workdays import CC_LAST_YEAR, DAY_SECONDS, SHANGHAI, WorkCalendar
 

@@ -20,7 +20,7 @@ from civicgrid.calendar.workdays import (
 )
 
 CAL = WorkCalendar()
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:

@@ -16,8 +16,8 @@ from civicgrid.demo import cases as history
 from civicgrid.demo.seed import ADMIN_PASSWORD, DEMO_PASSWORD, build_demo, demo_exists
 from civicgrid.demo.texts import TEMPLATES, Place, describe
 from civicgrid.errors import Conflict
-from civicgrid.events.models import Case, Category
 from civicgrid.events.listing import CaseFilter, list_cases
+from civicgrid.events.models import Case, Category
 from civicgrid.events.taxonomy import TAXONOMY
 from civicgrid.events.workflow import TERMINAL, CaseState
 from civicgrid.regions.models import GridMember, Region, RegionLevel

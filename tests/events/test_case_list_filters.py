@@ -95,7 +95,7 @@ def test_reversed_and_impossible_ranges_are_refused_in_both_languages(loop: Loop
     assert reversed_range.value.detail_en == ("The registration date range must start before it ends; "
                                               "The closing date range must start before it ends")
     with pytest.raises(InvalidInput) as ancient:
-        ids(loop, closed_from=dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc))
+        ids(loop, closed_from=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
     assert "1900" in ancient.value.detail_zh and "1900" in ancient.value.detail_en
 
 

@@ -46,7 +46,7 @@ def test_a_dispute_from_desk_to_signed_agreement_over_the_api(client, headers, m
     assert act(client, headers, did, "operator", action="route", org_id=suggestions[0]["org_id"],
                mediator_id=med.mediators["med_c11"].id).json()["state"] == "routed"
     assert act(client, headers, did, "med_c11", action="accept").json()["state"] == "mediating"
-    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    now = dt.datetime.now(dt.UTC).isoformat()
     r = act(client, headers, did, "med_c11", action="hold_session",
             session={"held_at": now, "place": "社区调解室", "attendees": "孙阿姨、周先生", "record": "达成一致"})
     assert r.status_code == 200, r.text

@@ -74,9 +74,11 @@ def _mutating(med):
     """(module, function) → a call that must add at least one audit row."""
     from civicgrid.mediation import agreement_pdf, campaigns, registry, scheduler, service
     from civicgrid.mediation.schemas import CampaignCreate, DisputeCreate, DisputeFromCase, PartyIn
-    from civicgrid.petitions import documents as petition_documents
-    from civicgrid.petitions import scheduler as petition_scheduler
-    from civicgrid.petitions import service as petitions
+    from civicgrid.petitions import (
+        documents as petition_documents,
+        scheduler as petition_scheduler,
+        service as petitions,
+    )
     from civicgrid.petitions.schemas import PetitionCreate, PetitionerIn
 
     s, op, admin = med.session, med.user("operator"), med.user("admin")
@@ -154,7 +156,7 @@ def _mutating(med):
             session=s, actor=op, origin=ORIGIN, petition_id=petition().id, action="triage",
             params=petitions.PetitionParams(unit_id=med.world.units["zhujian"].id)),
         ("civicgrid.petitions.scheduler", "scan"): lambda: (petition(), petition_scheduler.scan(
-            session=s, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=60))),
+            session=s, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=60))),
     }
 
 

@@ -11,10 +11,8 @@ import pytest
 from civicgrid.auth.models import Role
 from civicgrid.errors import Conflict, Forbidden, InvalidInput
 from civicgrid.mediation.flowtable import FlowTable, step
-from civicgrid.mediation.workflow import WORKFLOW as DISPUTES
-from civicgrid.mediation.workflow import Guard as DisputeGuard
-from civicgrid.petitions.workflow import WORKFLOW as PETITIONS
-from civicgrid.petitions.workflow import Guard as PetitionGuard
+from civicgrid.mediation.workflow import WORKFLOW as DISPUTES, Guard as DisputeGuard
+from civicgrid.petitions.workflow import WORKFLOW as PETITIONS, Guard as PetitionGuard
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 TABLES = {"dispute": (DISPUTES, DisputeGuard), "petition": (PETITIONS, PetitionGuard)}

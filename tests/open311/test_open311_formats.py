@@ -11,7 +11,7 @@ import pytest
 from civicgrid.open311.formats import format_of, parse_w3c, render, render_errors, split_values, to_xml, w3c
 
 TZ = "Asia/Shanghai"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -150,7 +150,7 @@ def test_georeport_filters_requests(live, posted, fmt):
     lat, lon = live.world.grid_point("grid211")
     assert live.post(fmt, service_code="EV0402", lat=lat, long=lon, description="车辆乱停挡住消防通道").ok
     client = GeoReport(live.base, output_format=fmt)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     found = client.get_service_requests(service_code="CP0101,EV0402", status="open",
                                         start_date=(now - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                                         end_date=(now + dt.timedelta(hours=1)).isoformat(timespec="seconds"))

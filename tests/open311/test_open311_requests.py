@@ -178,7 +178,7 @@ def test_default_window_is_the_last_90_days_newest_first(client, dated, fmt):
 
 def _w3c(instant: dt.datetime, utc: bool = False) -> str:
     if utc:
-        return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return instant.astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds")
 
 

@@ -15,10 +15,10 @@ from civicgrid.events.schemas import CaseCreate
 from civicgrid.notifications.models import Notification
 from civicgrid.people import care, risk
 from civicgrid.people.models import CareRecord, Person
-from civicgrid.people.schemas import CareChange, CareCreate, CaretakerCreate, CareEnd, VisitCreate
+from civicgrid.people.schemas import CareChange, CareCreate, CareEnd, CaretakerCreate, VisitCreate
 from tests.people.conftest import ORIGIN
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

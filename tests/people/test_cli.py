@@ -118,7 +118,7 @@ def test_care_scan_alerts_once(session, people):
     person = people.add("孙某")
     record = care.start_care(session=session, actor=w.users["operator"], origin=ORIGIN, person_id=person.id,
                              data=CareCreate(type_code="released_prisoner", level="key", reason="刑满释放"))
-    record.next_visit_due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    record.next_visit_due = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     session.flush()
     first = invoke("people", "care-scan")
     assert first.exit_code == 0, first.output

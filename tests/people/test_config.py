@@ -73,7 +73,7 @@ def test_a_new_schedule_re_plans_the_next_visits(session, people):
                              data=CareCreate(type_code="hardship_family", level="focus", reason="低保户",
                                              started_on=dt.date.today()))
     assert record.colour == "yellow"
-    start = dt.datetime.combine(record.started_on, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(record.started_on, dt.time(0, 0), tzinfo=dt.UTC)
     assert record.next_visit_due == start + dt.timedelta(days=30)
     care.update_care_type(session=session, actor=admin(people), origin=ORIGIN, code="hardship_family",
                           data=CareTypeUpdate(visit_days={**DAYS, "yellow": 12}))

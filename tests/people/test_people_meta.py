@@ -13,13 +13,12 @@ from sqlalchemy import func, select
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.people import care, importer, keys, models, risk, service
-from civicgrid.settings import get_settings
 from civicgrid.people.schemas import (
     BuildingCreate,
     CareChange,
     CareCreate,
-    CaretakerCreate,
     CareEnd,
+    CaretakerCreate,
     CareTypeUpdate,
     CareTypeWrite,
     HouseCreate,
@@ -34,6 +33,7 @@ from civicgrid.people.schemas import (
     ThingCreate,
     VisitCreate,
 )
+from civicgrid.settings import get_settings
 from tests.people.conftest import ORIGIN, new_id
 
 MODULES = ["civicgrid.people.service", "civicgrid.people.care", "civicgrid.people.risk", "civicgrid.people.importer",

@@ -19,11 +19,10 @@ from civicgrid.people.schemas import (
     OrganisationCreate,
     PlaceCreate,
     TenancyCreate,
-    ThingCreate,
 )
 from tests.people.conftest import ORIGIN
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

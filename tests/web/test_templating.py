@@ -10,7 +10,7 @@ from civicgrid.events.workflow import STATE_LABELS, CaseState
 from civicgrid.web.pagekit import FormValues, safe_next
 from civicgrid.web.templating import STATE_TONES, env, localtime
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def render(source: str, lang: str = "zh", **ctx) -> str:

@@ -53,7 +53,7 @@ def local_tz() -> ZoneInfo:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=local_tz()).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(), tzinfo=local_tz()).astimezone(dt.UTC)
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -24,9 +24,17 @@ from civicgrid.events.scope import case_scope
 from civicgrid.events.workflow import CLOCK_RUNNING, OPEN
 from civicgrid.units.models import Unit
 from civicgrid.web.deps import CurrentUser, OriginDep, SessionDep, require_roles
-from civicgrid.web.pagekit import PageRoute, PageUser, attempt, error_text, page, parse_int, redirect, \
-    require_page_roles
 from civicgrid.web.i18n import request_lang
+from civicgrid.web.pagekit import (
+    PageRoute,
+    PageUser,
+    attempt,
+    error_text,
+    page,
+    parse_int,
+    redirect,
+    require_page_roles,
+)
 
 api = APIRouter(prefix="/api", tags=["assessment"])
 pages = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -12,7 +12,6 @@ from civicgrid.db import Base, BigId, UTCDateTime, utcnow
 from civicgrid.regions.models import Region
 from civicgrid.units.models import Unit
 
-
 LANG_AUTO = "auto"
 LANGUAGES = ("zh", "en")
 

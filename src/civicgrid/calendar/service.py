@@ -280,6 +280,12 @@ def _decode(content: bytes) -> str:
             raise InvalidInput("文件编码无法识别，请保存为 UTF-8", "Unknown file encoding; save as UTF-8") from None
 
 
+def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
+    """The stripped text of a CSV row's named column ("" where the row is short of it)."""
+    i = columns.get(name)
+    return cells[i].strip() if i is not None and i < len(cells) else ""
+
+
 def _parse_date(value: str) -> dt.date | None:
     value = value.strip()
     for fmt in _DATE_FORMATS:
@@ -311,11 +317,7 @@ def _parse_csv(text: str) -> list[CalendarDayIn]:
         if not any(c.strip() for c in cells):
             continue
 
-        def cell(name: str) -> str:
-            i = columns.get(name)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
-
-        raw_date, raw_type, name = cell("date"), cell("type"), cell("name")
+        raw_date, raw_type, name = (_cell(cells, columns, key) for key in ("date", "type", "name"))
         day = _parse_date(raw_date)
         is_workday = _TYPE_ALIASES.get(raw_type.lower())
         if day is None:

@@ -27,9 +27,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from chinese_calendar.constants import Holiday
-from chinese_calendar.constants import holidays as _CC_HOLIDAYS
-from chinese_calendar.constants import workdays as _CC_WORKDAYS
+from chinese_calendar.constants import Holiday, holidays as _CC_HOLIDAYS, workdays as _CC_WORKDAYS
 
 DAY_SECONDS = 86_400
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,7 +40,7 @@ CC_LAST_YEAR = max(_CC_HOLIDAYS).year
 _US = dt.timedelta(microseconds=1)
 _DAY_US = DAY_SECONDS * 1_000_000
 _MIDNIGHT = dt.time()
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 HOLIDAY_DEFAULT_ZH = "节假日"
 MAKEUP_WORKDAY_ZH = "调休上班"

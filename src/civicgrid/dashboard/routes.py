@@ -11,8 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from civicgrid.assessment.kpis import Period
 from civicgrid.auth.models import User
 from civicgrid.dashboard import live, service
-from civicgrid.db import utcnow
-from civicgrid.db import unit_of_work
+from civicgrid.db import unit_of_work, utcnow
 from civicgrid.errors import Forbidden, InvalidInput, NotAuthenticated
 from civicgrid.web.deps import SessionDep, get_optional_user, require_roles
 from civicgrid.web.pagekit import PageRoute, page, require_page_roles

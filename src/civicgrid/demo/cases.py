@@ -217,7 +217,7 @@ def walk_history(
             k = taken[g]
             taken[g] += 1
             lon, lat = float(points[g][0][k]), float(points[g][1][k])
-            received = dt.datetime.fromtimestamp(float(stamps[i]), dt.timezone.utc)
+            received = dt.datetime.fromtimestamp(float(stamps[i]), dt.UTC)
             category = leaves[int(leaf_idx[i])]
             master = ids[duplicate_of[i]] if i in duplicate_of else None
             ids.append(walker.walk(i, grids[g], category, lon, lat, received, master))
@@ -442,7 +442,7 @@ class _DeadlineCache:
         day = int((start + self.offset) // 86400)
         hit = self._memo.get((day, spec))
         if hit is None:
-            instant = dt.datetime.fromtimestamp(start, dt.timezone.utc)
+            instant = dt.datetime.fromtimestamp(start, dt.UTC)
             due = due_after(self.calendar, instant, spec)[0].timestamp()
             local_day = dt.date(1970, 1, 1) + dt.timedelta(days=day)
             relative = self.calendar.is_workday(local_day)

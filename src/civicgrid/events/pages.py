@@ -55,9 +55,9 @@ from civicgrid.units.service import list_units
 from civicgrid.web.deps import OriginDep, SessionDep
 from civicgrid.web.i18n import request_lang
 from civicgrid.web.pagekit import (
+    FormValues,
     PageRoute,
     PageUser,
-    FormValues,
     attempt,
     error_list,
     error_text,

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from civicgrid import reference
 from civicgrid.events.models import Category, RoutingRule
-from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.reference import ProcessCache
+from civicgrid.regions.models import Region, RegionLevel
 from civicgrid.units.models import Unit
 
 

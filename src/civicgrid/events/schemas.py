@@ -38,7 +38,7 @@ class CaseCreate(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _both_coordinates(self) -> "CaseCreate":
+    def _both_coordinates(self) -> CaseCreate:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together (经纬度须同时提供)")
         return self

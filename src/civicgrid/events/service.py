@@ -25,9 +25,9 @@ from civicgrid.events.scope import case_scope, visible_cases
 from civicgrid.events.workflow import (
     ACTIONS,
     SATISFACTION,
-    CaseState,
     STATE_LABELS,
     TERMINAL,
+    CaseState,
     Guard,
     Transition,
     find_transition,

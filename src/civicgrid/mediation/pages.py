@@ -149,7 +149,7 @@ def my_disputes(request: Request, session: SessionDep, user: MediationUser) -> R
     """The disputes waiting for this user: as mediator, or at their desk."""
     rows = service.my_disputes(session=session, actor=user)
     return _base(request, user, session, "mediation/mine.html", {
-        "rows": rows, "now": dt.datetime.now(dt.timezone.utc),
+        "rows": rows, "now": dt.datetime.now(dt.UTC),
         "is_desk": user.role in (Role.OPERATOR, Role.ADMIN),
         "is_mediator": bool(registry.mediator_records(session=session, user=user)),
     })

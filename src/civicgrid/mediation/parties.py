@@ -17,8 +17,7 @@ from civicgrid.auth.models import User
 from civicgrid.errors import InvalidInput, not_found
 from civicgrid.mediation.models import Dispute, DisputeParty
 from civicgrid.mediation.schemas import PartyIn, PartyRead
-from civicgrid.people import access as people_access
-from civicgrid.people import service as people
+from civicgrid.people import access as people_access, service as people
 from civicgrid.people.models import Organisation, Person
 from civicgrid.people.schemas import PersonCreate
 from civicgrid.regions.models import Region

@@ -25,8 +25,7 @@ from civicgrid.auth.models import Role, User
 from civicgrid.calendar.service import get_calendar
 from civicgrid.db import utcnow
 from civicgrid.errors import Forbidden, InvalidInput, not_found
-from civicgrid.mediation import parties as party_service
-from civicgrid.mediation import registry
+from civicgrid.mediation import parties as party_service, registry
 from civicgrid.mediation.flowtable import Step
 from civicgrid.mediation.models import (
     Agreement,
@@ -221,7 +220,6 @@ def dispute_from_case(*, session: Session, actor: User, origin: Origin, case_id:
                       now: dt.datetime | None = None) -> Dispute:
     """Raise a dispute from a case in the actor's area; the case's history notes it. One dispute per case."""
     from civicgrid.events.service import get_case
-
     from civicgrid.events.workflow import CaseState
 
     case = get_case(session=session, actor=actor, case_id=case_id)

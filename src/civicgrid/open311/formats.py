@@ -138,12 +138,12 @@ def parse_w3c(value: str, tz: str, *, end: bool = False) -> dt.datetime:
     try:
         reduced = _W3C_REDUCED.fullmatch(text)
         if reduced:
-            return _reduced_bounds(reduced, tz, end).astimezone(dt.timezone.utc)
+            return _reduced_bounds(reduced, tz, end).astimezone(dt.UTC)
         if not _W3C_FULL.fullmatch(text):
             raise ValueError(value)
         parsed = dt.datetime.fromisoformat(text.upper())
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=ZoneInfo(tz))
-        return parsed.astimezone(dt.timezone.utc)
+        return parsed.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise ValueError(f"not a W3C datetime: {value!r}") from None

@@ -199,7 +199,7 @@ def discovery(*, session: Session, endpoint_url: str, lang: str) -> dict[str, An
     changed = session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.entity == "category"))
     changed = changed or session.scalar(select(func.min(AuditEntry.at)))
     # Full precision, so two edits within one second still move the (sortable) changeset.
-    changeset = changed.astimezone(dt.timezone.utc).isoformat() if changed else "1970-01-01T00:00:00+00:00"
+    changeset = changed.astimezone(dt.UTC).isoformat() if changed else "1970-01-01T00:00:00+00:00"
     return {
         "changeset": changeset,
         "contact": _t(lang, "请联系本市综治中心系统管理员", "Contact the system administrator of the city governance centre"),

@@ -35,8 +35,8 @@ from civicgrid.people.models import (
     CARE_LEVELS,
     CARETAKER_KINDS,
     CareRecord,
-    CareType,
     Caretaker,
+    CareType,
     CaseInvolvement,
     Colour,
     JobRun,
@@ -47,8 +47,8 @@ from civicgrid.people.models import (
 from civicgrid.people.schemas import (
     CareChange,
     CareCreate,
-    CaretakerCreate,
     CareEnd,
+    CaretakerCreate,
     CareTypeUpdate,
     CareTypeWrite,
     VisitCreate,
@@ -209,7 +209,7 @@ def plan_next_visit(*, session: Session, care: CareRecord) -> None:
     if not care.active:
         care.next_visit_due = None
         return
-    base = care.last_visit_at or dt.datetime.combine(care.started_on, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    base = care.last_visit_at or dt.datetime.combine(care.started_on, dt.time(0, 0), tzinfo=dt.UTC)
     care.next_visit_due = base + visit_interval(session.get(CareType, care.type_code), care.colour)
     care.visit_overdue = care.next_visit_due + _grace() <= utcnow()
 

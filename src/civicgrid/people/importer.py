@@ -1102,8 +1102,7 @@ def import_records(*, session: Session, actor: User, origin: Origin, entity: str
                    source: str) -> ImportReport:
     """Import a file of buildings, houses, places, organisations or things; all or nothing, per-row report."""
     from civicgrid.errors import DomainError
-    from civicgrid.people import service as base
-    from civicgrid.people import schemas
+    from civicgrid.people import schemas, service as base
 
     access.require(actor, "import")
     columns = ENTITIES.get(entity)

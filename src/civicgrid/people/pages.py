@@ -42,8 +42,8 @@ from civicgrid.people.models import (
 from civicgrid.people.schemas import (
     CareChange,
     CareCreate,
-    CaretakerCreate,
     CareEnd,
+    CaretakerCreate,
     HouseholdCreate,
     PersonUpdate,
     VisitCreate,

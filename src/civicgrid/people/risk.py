@@ -325,7 +325,7 @@ def _place(session: Session, place: Place, rule: RiskRule, now: dt.datetime) -> 
         if last is None:
             return {"last_inspection": None}
         if last.tzinfo is None:
-            last = last.replace(tzinfo=dt.timezone.utc)
+            last = last.replace(tzinfo=dt.UTC)
         return {"last_inspection": last.isoformat()} if last < since else None
     return None
 

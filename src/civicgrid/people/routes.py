@@ -12,13 +12,13 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import FileResponse
 
 from civicgrid.people import care, risk, service
-from civicgrid.people.models import COLOUR_LABELS, CARE_LEVELS, Colour
+from civicgrid.people.models import CARE_LEVELS, COLOUR_LABELS, Colour
 from civicgrid.people.schemas import (
     BuildingCreate,
     CareChange,
     CareCreate,
-    CaretakerCreate,
     CareEnd,
+    CaretakerCreate,
     CareTypeUpdate,
     CareTypeWrite,
     HouseCreate,

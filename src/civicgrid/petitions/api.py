@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from civicgrid.auth.models import Role, User
-from civicgrid.mediation.schemas import HistoryRead
 from civicgrid.events.attachments import MAX_BYTES
+from civicgrid.mediation.schemas import HistoryRead
 from civicgrid.petitions import documents, service
 from civicgrid.petitions.models import Petition, Petitioner
 from civicgrid.petitions.schemas import (

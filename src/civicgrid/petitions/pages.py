@@ -21,11 +21,11 @@ from starlette.datastructures import UploadFile
 
 from civicgrid.auth.models import Role, User
 from civicgrid.errors import DomainError, InvalidInput, NotFound
+from civicgrid.events.attachments import MAX_BYTES
 from civicgrid.events.models import Category
 from civicgrid.mediation import registry
 from civicgrid.mediation.models import RISK_LEVELS
 from civicgrid.mediation.schemas import DisputeFromCase
-from civicgrid.events.attachments import MAX_BYTES
 from civicgrid.petitions import documents, service
 from civicgrid.petitions.models import DOCUMENT_KINDS, FORMS, LEVELS, LINK_REASONS
 from civicgrid.petitions.schemas import CaseFromPetition, HigherVisitIn, PetitionCreate, PetitionerIn
@@ -122,7 +122,7 @@ def petition_list(request: Request, session: SessionDep, user: PetitionUser) -> 
 @router.get("/petitions/leader")
 def leader_list(request: Request, session: SessionDep, user: PetitionUser) -> Response:
     """领导包案: the petitions a leader owns (for others: all owned petitions in their area)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = service.deadline_board(session=session, actor=user, now=now, leader_only=user.role == Role.LEADER)
     owned, _ = service.list_petitions(session=session, actor=user, filters=service.PetitionFilter(
         led_by_me=user.role == Role.LEADER), size=200)

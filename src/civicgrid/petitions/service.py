@@ -28,30 +28,29 @@ from civicgrid.errors import Forbidden, InvalidInput, not_found
 from civicgrid.events.deadlines import fallback_note
 from civicgrid.mediation.flowtable import Step
 from civicgrid.mediation.parties import resolve_person
+from civicgrid.mediation.schemas import DisputeFromCase
 from civicgrid.mediation.service import desk_for
 from civicgrid.notifications.service import desk_operators, notify, unit_handlers
-from civicgrid.people import access as people_access
-from civicgrid.people import service as people
+from civicgrid.people import access as people_access, service as people
 from civicgrid.people.identity import is_citizen_id
 from civicgrid.people.models import Person
+from civicgrid.petitions.documents import DocumentIn
 from civicgrid.petitions.models import (
     GROUP_THRESHOLD,
     HIGHER_LEVELS,
     MAX_REPRESENTATIVES,
     HigherLevelVisit,
     Petition,
-    PetitionLink,
     Petitioner,
+    PetitionLink,
     PetitionSubject,
     snapshot,
 )
-from civicgrid.petitions.documents import DocumentIn
 from civicgrid.petitions.schemas import (
     CaseFromPetition,
     HigherVisitIn,
     PetitionCreate,
 )
-from civicgrid.mediation.schemas import DisputeFromCase
 from civicgrid.petitions.workflow import WORKFLOW, Clock, Guard, PetitionState
 from civicgrid.regions.models import Region, subtree_range
 from civicgrid.regions.service import within_region

@@ -32,9 +32,9 @@ from civicgrid.web.deps import OriginDep, SessionDep
 from civicgrid.web.i18n import request_lang
 from civicgrid.web.pagekit import (
     AdminPageUser,
+    FormValues,
     PageRoute,
     attempt,
-    FormValues,
     invalid_form,
     page,
     parse_int,

@@ -101,7 +101,7 @@ def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:  # stored values are aware; be lenient with anything else
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(local_tz()).strftime(fmt)
 
 

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 20:12:37.986744
 """
-from alembic import op
 import sqlalchemy as sa
-import civicgrid.db
+from alembic import op
 
+import civicgrid.db
 
 revision = '0001'
 down_revision = None

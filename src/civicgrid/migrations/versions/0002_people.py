@@ -4,10 +4,10 @@ Revision ID: 0002_people
 Revises: 0001
 Create Date: 2026-11-22 20:23:33.592476
 """
-from alembic import op
 import sqlalchemy as sa
-import civicgrid.db
+from alembic import op
 
+import civicgrid.db
 
 revision = '0002_people'
 down_revision = '0001'

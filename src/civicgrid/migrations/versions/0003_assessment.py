@@ -4,8 +4,9 @@ Revision ID: 0003_assessment
 Revises: 0001
 Create Date: 2026-11-22 20:26:38.771509
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import civicgrid.db
 
 # Frozen here (not imported from the models) so the migration keeps creating what it created.

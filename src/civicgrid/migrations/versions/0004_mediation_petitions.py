@@ -6,10 +6,10 @@ Revision ID: 0004_mediation_petitions
 Revises: 0002_people
 Create Date: 2026-11-22 20:29:17.628815
 """
-from alembic import op
 import sqlalchemy as sa
-import civicgrid.db
+from alembic import op
 
+import civicgrid.db
 
 revision = '0004_mediation_petitions'
 down_revision = '0002_people'

@@ -4,8 +4,8 @@ Revision ID: 0005_case_list_indexes
 Revises: 0001
 Create Date: 2026-11-22
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_case_list_indexes"
 down_revision = "0001"

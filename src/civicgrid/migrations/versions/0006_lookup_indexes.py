@@ -4,8 +4,8 @@ Revision ID: 0006_lookup_indexes
 Revises: 0005_case_list_indexes
 Create Date: 2026-11-22
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006_lookup_indexes"
 down_revision = "0005_case_list_indexes"

@@ -4,10 +4,10 @@ Revision ID: 0007_people_more
 Revises: 0004_mediation_petitions
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
-import civicgrid.db
+from alembic import op
 
+import civicgrid.db
 
 revision = '0007_people_more'
 down_revision = '0004_mediation_petitions'

@@ -4,10 +4,10 @@ Revision ID: 0008_petition_documents
 Revises: 0004_mediation_petitions
 Create Date: 2026-11-30 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import civicgrid.db
+from alembic import op
 
+import civicgrid.db
 
 revision = '0008_petition_documents'
 down_revision = '0004_mediation_petitions'

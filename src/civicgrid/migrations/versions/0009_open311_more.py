@@ -6,8 +6,8 @@ Revision ID: 0009_open311_more
 Revises: 0006_lookup_indexes
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import civicgrid.db
 

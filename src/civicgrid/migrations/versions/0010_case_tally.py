@@ -6,8 +6,8 @@ Create Date: 2026-11-22
 """
 import datetime as dt
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0010_case_tally"
 down_revision = "0006_lookup_indexes"
@@ -52,7 +52,7 @@ def upgrade() -> None:
     has_cases = op.get_bind().execute(sa.text('SELECT 1 FROM "case" LIMIT 1')).first() is not None
     op.bulk_insert(meta, [{
         "id": 1, "state": "stale" if has_cases else "ready", "register_limit_minutes": 120,
-        "timezone": "Asia/Shanghai", "updated_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "timezone": "Asia/Shanghai", "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "compacted_id": 0,
     }])
 

@@ -4,8 +4,8 @@ Revision ID: 0011_reference_version
 Revises: 0010_case_tally
 Create Date: 2026-11-23
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0011_reference_version"
 down_revision = "0010_case_tally"
