@@ -142,7 +142,6 @@ def bench(kind: str, n: int, workdir: Path) -> None:
     from argon2 import PasswordHasher
     from sqlalchemy import Column, Date, Integer, LargeBinary, MetaData, String, Table, insert, select
     from sqlalchemy.orm import Session
-    from tests.factories import build_world
 
     from civicgrid import db as dbmod
     from civicgrid.audit.service import Origin
@@ -150,6 +149,7 @@ def bench(kind: str, n: int, workdir: Path) -> None:
     from civicgrid.people import importer, service
     from civicgrid.people.models import Person
     from civicgrid.regions.models import Region, RegionLevel
+    from tests.factories import build_world
 
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # 16 demo users, not the point
     print(f"\n== {kind}: {n:,} persons ==")

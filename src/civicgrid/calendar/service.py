@@ -317,7 +317,9 @@ def _parse_csv(text: str) -> list[CalendarDayIn]:
         if not any(c.strip() for c in cells):
             continue
 
-        raw_date, raw_type, name = (_cell(cells, columns, key) for key in ("date", "type", "name"))
+        raw_date = _cell(cells, columns, "date")
+        raw_type = _cell(cells, columns, "type")
+        name = _cell(cells, columns, "name")
         day = _parse_date(raw_date)
         is_workday = _TYPE_ALIASES.get(raw_type.lower())
         if day is None:
