@@ -24,11 +24,12 @@ def pytest_report_header(config):
 
 
 @contextmanager
-def fresh_database(tmp_path_factory, prefix: str) -> Iterator[str]:
-    """A new, migrated database of the suite's kind (CIVICGRID_TEST_DB); a PostgreSQL one is dropped after."""
+def fresh_database(tmp_path_factory, prefix: str, revision: str = "heads") -> Iterator[str]:
+    """A new database of the suite's kind (CIVICGRID_TEST_DB) migrated to ``revision``; a PostgreSQL one
+    is dropped after."""
     if os.environ.get("CIVICGRID_TEST_DB", "sqlite") != "postgresql":
         url = f"sqlite:///{tmp_path_factory.mktemp(prefix) / (prefix + '.sqlite3')}"
-        upgrade(url)
+        upgrade(url, revision)
         yield url
         return
     name = f"civicgrid_{prefix}_{uuid.uuid4().hex[:8]}"
@@ -37,7 +38,7 @@ def fresh_database(tmp_path_factory, prefix: str) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as conn:

@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 import civicgrid.models  # noqa: F401
 from civicgrid.db import Base
+from civicgrid.migrations import include_name
 
 
 def _dialect_only_index(diff, dialect: str) -> bool:
@@ -25,7 +26,7 @@ def _dialect_only_index(diff, dialect: str) -> bool:
 
 def test_models_and_migrations_agree(engine):
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata)
     real = [d for d in diffs if not _dialect_only_index(d, engine.dialect.name)]
     assert real == [], f"models differ from the migrated schema — write a migration: {real}"
 

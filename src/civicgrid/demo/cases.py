@@ -40,6 +40,7 @@ from civicgrid.events.models import Case, Category, Channel, RequestType, Urgenc
 from civicgrid.events.routing import route
 from civicgrid.events.scheduler import scan_deadlines
 from civicgrid.events.schemas import CaseCreate
+from civicgrid.events.search import document_terms
 from civicgrid.events.service import ActionParams, transition
 from civicgrid.events.workflow import CaseState
 from civicgrid.notifications.models import Notification
@@ -593,13 +594,15 @@ def bulk_history(
             received = float(stamps[k])
             local_day = dt.date(1970, 1, 1) + dt.timedelta(days=int((received + offset) // 86400))
             person = channel in PERSON_CHANNELS
+            title = title.replace("\x01社区", community.name_zh).replace("\x01", base)
+            description = description.replace("\x01社区", community.name_zh).replace("\x01", base)
+            address = f"{district.name_zh}{community.name_zh}"
             row = {
                 "id": case_id, "number": f"{local_day:%Y%m%d}{case_id:07d}", "channel": channel.name,
                 "idempotency_key": None, "category_id": category.id, "request_type": category.request_type.name,
                 "urgency": "EMERGENCY" if category.request_type == RequestType.EMERGENCY else "NORMAL",
-                "title": title.replace("\x01社区", community.name_zh).replace("\x01", base),
-                "description": description.replace("\x01社区", community.name_zh).replace("\x01", base),
-                "address": f"{district.name_zh}{community.name_zh}", "lat": float(lats[k]), "lon": float(lons[k]),
+                "title": title, "description": description, "address": address,
+                "search_terms": document_terms(title, address, description), "lat": float(lats[k]), "lon": float(lons[k]),
                 "location_status": "inside", "grid_id": grid.id, "region_id": grid.id, "region_path": grid.path,
                 "level": community.level.name, "desk_region_id": community.id, "desk_path": community.path,
                 "suggested_unit_id": unit_id, "routing_rule_id": rule_id, "routing_reason": reason,

@@ -21,6 +21,7 @@ from civicgrid.events.models import Case, Category, Channel
 from civicgrid.events.routing import RoutingDecision, RoutingTable
 from civicgrid.events.schemas import CaseCreate
 from civicgrid.events.scope import visible_cases
+from civicgrid.events.search import document_terms
 from civicgrid.events.workflow import CaseState
 from civicgrid.notifications.service import Note, desks_operator_ids, send
 from civicgrid.regions import service as regions
@@ -228,6 +229,7 @@ def _check_area(actor: User | None, data: CaseCreate, region: Region) -> None:
 def _new_case(placed: _Placed, decision: RoutingDecision, now: dt.datetime) -> Case:
     data, actor, category, region, grid = (placed.request.data, placed.request.actor, placed.category,
                                            placed.region, placed.grid)
+    title = data.title or data.description.replace("\n", " ")[:40]
     return Case(
         channel=data.channel,
         idempotency_key=data.client_key,
@@ -235,9 +237,10 @@ def _new_case(placed: _Placed, decision: RoutingDecision, now: dt.datetime) -> C
         category=category,
         request_type=category.request_type,
         urgency=data.urgency,
-        title=data.title or data.description.replace("\n", " ")[:40],
+        title=title,
         description=data.description,
         address=data.address,
+        search_terms=document_terms(title, data.address, data.description),
         lat=data.lat,
         lon=data.lon,
         location_status=placed.status,

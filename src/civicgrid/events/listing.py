@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.auth.models import Role, User
 from civicgrid.errors import InvalidInput, not_found
+from civicgrid.events import search
 from civicgrid.events.models import Case
 from civicgrid.events.scope import case_scope
 from civicgrid.regions.models import Region, subtree_range
@@ -112,9 +113,8 @@ def list_cases(
             where.append(column >= low)
         if high is not None:
             where.append(column < high)
-    if filters.q:
-        like = f"%{filters.q}%"
-        where.append((Case.title.like(like)) | (Case.number == filters.q) | (Case.address.like(like)))
+    if filters.q and filters.q.strip():
+        where.append(search.matches(session, filters.q))
     if filters.desk_only:
         where.append(Case.desk_region_id == actor.scope_region_id)
     stmt = (

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text as sql_text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicgrid.db import Base, BigId, UTCDateTime, utcnow
@@ -160,6 +161,12 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The words of title, address and description (events/search.py), written at intake. On
+    # PostgreSQL a tsvector under a GIN index; on SQLite text that triggers copy into the FTS5
+    # table case_search (migration 0012): a migration that rebuilds this table on SQLite
+    # (batch mode) drops those triggers and must create them again.
+    search_terms: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"), default="",
+                                              server_default="")
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     location_status: Mapped[str] = mapped_column(String(12), default="inside")  # inside|snapped|outside|none
@@ -242,6 +249,7 @@ class Case(Base):
         Index("ix_case_unit_overdue", "unit_id", "received_at", "id",
               sqlite_where=sql_text("overdue IS 1"), postgresql_where=sql_text("overdue IS true")),
         Index("ix_case_category_order", "category_id", "received_at", "id", "region_path"),
+        Index("ix_case_search_terms", "search_terms", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
 

@@ -82,6 +82,8 @@ def list_cases(
     ``unit_id`` is the unit the case is dispatched to (承办单位). The date ranges (received,
     registered, closed) are ISO 8601 instants, local time without an offset: ``*_from``
     inclusive, ``*_to`` exclusive; a range that does not start before it ends is a 422.
+    ``q`` finds cases holding every word of it (cut into Chinese words) in their title, address
+    or description, or the case whose 15-digit number it is; a ``q`` without letters or digits is a 422.
     """
     filters = listing.CaseFilter(
         state=[s.value for s in state] if state else None, category_id=category_id, region_id=region_id,

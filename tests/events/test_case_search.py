@@ -1,0 +1,132 @@
+"""Text search over cases (events/search.py): the words kept for each case, the search in the case
+list on both databases, the index kept in step when a case changes, and the migration's back-fill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from civicgrid.errors import InvalidInput
+from civicgrid.events import listing, search
+from civicgrid.events.listing import CaseFilter
+from civicgrid.migrations import upgrade
+from tests.conftest import fresh_database
+
+from .conftest import Loop
+
+MATCH = "SELECT rowid FROM case_search WHERE case_search MATCH :w"
+
+
+def found(loop: Loop, q: str, user: str = "operator") -> set[int]:
+    rows, total, exact, more = listing.list_cases(session=loop.session, actor=loop.user(user),
+                                                  filters=CaseFilter(q=q), size=200)
+    assert total == len(rows) and exact and not more
+    return {c.id for c in rows}
+
+
+def test_document_terms_hold_each_word_and_the_words_inside_it():
+    terms = search.document_terms("东城区井盖破损", "幸福路12号", "ABC公司门口，井盖缺失！").split()
+    assert {"东城区", "东城", "城区", "井盖", "破损", "幸福", "路", "12", "号", "abc", "公司", "缺失"} <= set(terms)
+    assert len(terms) == len(set(terms))  # each word once
+    assert not any(t in terms for t in ("，", "！", " ", ""))  # punctuation is never a word
+    assert search.document_terms("", None, "") == ""
+
+
+def test_a_query_without_letters_or_digits_is_refused_in_both_languages():
+    with pytest.raises(InvalidInput) as caught:
+        search.query_words("，、！ ")
+    assert "文字或数字" in caught.value.detail_zh and "letters or digits" in caught.value.detail_en
+    assert search.query_words("垃圾 清运 ABC") == ["垃圾", "清运", "abc"]
+
+
+@pytest.fixture
+def texts(loop: Loop) -> dict:
+    made = {
+        "manhole": loop.report(by="operator", title="人行道井盖破损", address="幸福路12号",
+                               description="井盖破损有行人绊倒的危险，请尽快处理"),
+        "rubbish": loop.report(by="operator", title="小区垃圾清运不及时", address="和平街8号",
+                               description="垃圾桶已满三天，ABC物业未清运"),
+        "noise": loop.report(by="operator", title="夜间施工噪音扰民", address="幸福路30号",
+                             description="工地每晚十一点后仍在施工，噪音很大"),
+    }
+    made["far"] = loop.report(by="street2_op", grid="grid211", title="井盖丢失", address="远方路1号",
+                              description="路口井盖丢失")
+    return made
+
+
+def test_the_case_list_finds_words_in_title_address_and_description(loop: Loop, texts):
+    ids = {k: c.id for k, c in texts.items()}
+    assert found(loop, "井盖") == {ids["manhole"]}  # the other district's 井盖 case stays out of scope
+    assert found(loop, "井盖", "street2_op") == {ids["far"]}
+    assert found(loop, "幸福路") == {ids["manhole"], ids["noise"]}  # address
+    assert found(loop, "绊倒") == {ids["manhole"]}  # description only
+    assert found(loop, "abc") == found(loop, "ABC") == {ids["rubbish"]}  # Latin letters in any case
+    assert found(loop, "垃圾 清运") == {ids["rubbish"]}  # every word is required ...
+    assert found(loop, "垃圾 噪音") == set()  # ... so two cases' words together find neither
+    assert found(loop, "噪音扰民") == {ids["noise"]}  # words typed together are cut the same way
+    assert found(loop, "停车") == set()
+    assert found(loop, texts["noise"].number) == {ids["noise"]}  # a case number finds its case
+    assert found(loop, f" {texts['noise'].number} ") == {ids["noise"]}
+
+
+def test_the_search_follows_a_case_whose_words_change(loop: Loop, texts):
+    case = texts["noise"]
+    case.search_terms = search.document_terms("占道经营", None, "流动摊贩占用人行道")
+    loop.session.flush()
+    assert found(loop, "摊贩") == {case.id}
+    assert found(loop, "噪音") == set()
+
+
+def test_the_api_refuses_a_search_without_words(client, as_user, world):
+    response = client.get("/api/cases", params={"q": "，，"}, headers=as_user("operator"))
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert "文字或数字" in body["detail_zh"] and "letters or digits" in body["detail_en"]
+
+
+def test_the_migration_fills_in_the_words_of_existing_cases(tmp_path_factory):
+    """Cases stored before 0012 become findable: the back-fill cuts their words into the index."""
+    with fresh_database(tmp_path_factory, "search", "0011_reference_version") as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                _insert_bare_case(conn, title="井盖破损", description="人行道井盖破损", address="幸福路12号")
+            upgrade(url)
+            with engine.begin() as conn:
+                words = conn.execute(text('SELECT search_terms FROM "case"')).scalar_one()
+                assert {"井盖", "破损", "幸福", "12"} <= set(re.findall(r"[^\W_]+", words))
+                if conn.dialect.name == "sqlite":  # the FTS5 index, and its triggers for later changes
+                    assert len(conn.execute(text(MATCH), {"w": '"幸福" "路"'}).all()) == 1
+                    conn.execute(text("UPDATE \"case\" SET search_terms = '占道 经营'"))
+                    assert len(conn.execute(text(MATCH), {"w": '"经营"'}).all()) == 1
+                    assert conn.execute(text(MATCH), {"w": '"幸福"'}).all() == []
+                    conn.execute(text('DELETE FROM "case"'))
+                    assert conn.execute(text(MATCH), {"w": '"经营"'}).all() == []
+                else:
+                    assert conn.execute(text("SELECT count(*) FROM \"case\" WHERE search_terms @@ '幸福 & 路'::tsquery"
+                                             )).scalar_one() == 1
+        finally:
+            engine.dispose()
+
+
+def _insert_bare_case(conn, **given) -> None:
+    """A case row as an older release stored it: every required column filled, no foreign rows."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no foreign-key checks
+    required = [c for c in inspect(conn).get_columns("case")
+                if not c["nullable"] and c["default"] is None and not c.get("autoincrement")]
+    values = {c["name"]: 1 if c["name"] != "received_at" else dt.datetime(2026, 11, 1, 8)
+              for c in required if c["name"] != "id"} | given
+    for name in ("title", "region_path", "desk_path", "channel", "request_type", "urgency", "level", "state",
+                 "location_status"):
+        values[name] = given.get(name, str(values.get(name, "x")))
+    for name in ("self_handled", "due_soon", "overdue", "accept_overdue"):
+        if name in values:
+            values[name] = False
+    values["updated_at"] = values["received_at"] = dt.datetime(2026, 11, 1, 8)
+    conn.execute(text(f'INSERT INTO "case" ({", ".join(values)}) VALUES ({", ".join(":" + k for k in values)})'),
+                 values)
