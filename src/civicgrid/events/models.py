@@ -164,9 +164,9 @@ class Case(Base):
     # The words of title, address and description (events/search.py), written at intake. On
     # PostgreSQL a tsvector under a GIN index; on SQLite text that triggers copy into the FTS5
     # table case_search (migration 0012): a migration that rebuilds this table on SQLite
-    # (batch mode) drops those triggers and must create them again.
+    # (batch mode) drops those triggers and must create them again. Deferred: only the search reads it.
     search_terms: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"), default="",
-                                              server_default="")
+                                              server_default="", deferred=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     location_status: Mapped[str] = mapped_column(String(12), default="inside")  # inside|snapped|outside|none
