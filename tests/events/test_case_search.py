@@ -4,6 +4,7 @@ list on both databases, the index kept in step when a case changes, and the migr
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from civicgrid.errors import InvalidInput
 from civicgrid.events import listing, search
 from civicgrid.events.listing import CaseFilter
+from civicgrid.events.workflow import CaseState as S
 from civicgrid.migrations import upgrade
 from tests.conftest import fresh_database
 
@@ -130,3 +132,52 @@ def _insert_bare_case(conn, **given) -> None:
     values["updated_at"] = values["received_at"] = dt.datetime(2026, 11, 1, 8)
     conn.execute(text(f'INSERT INTO "case" ({", ".join(values)}) VALUES ({", ".join(":" + k for k in values)})'),
                  values)
+
+
+def test_every_sqlite_plan_lists_the_same_cases(loop: Loop, texts, monkeypatch):
+    """The index hints change how SQLite finds a page, never what it finds: forcing every walk
+    (thresholds at 0) lists the same cases and totals as leaving the plan to the planner."""
+    loop.drive(texts["rubbish"], S.DISPATCHED)  # to 城管, so the handler has a case to search
+    queries = [("operator", {"q": "井盖"}), ("city_op", {"q": "井盖"}), ("district_op", {"q": "幸福路"}),
+               ("street_op", {"q": "施工 噪音"}), ("handler", {"q": "垃圾"}), ("city_op", {"state": ["reported"]}),
+               ("city_op", {}), ("street_op", {"channel": "operator"}), ("city_op", {"q": "井盖", "region_id": "street2"})]
+
+    def lists() -> list:
+        out = []
+        for user, given in queries:
+            given = dict(given)
+            if "region_id" in given:
+                given["region_id"] = loop.world.regions[given["region_id"]].id
+            rows, total, exact, _ = listing.list_cases(session=loop.session, actor=loop.user(user),
+                                                       filters=CaseFilter(**given), size=200)
+            out.append(([c.id for c in rows], total, exact))
+        return out
+
+    planned = lists()
+    assert planned[0][0] == [texts["manhole"].id] and planned[4][0] == [texts["rubbish"].id]
+    assert planned[8][0] == [texts["far"].id]
+    monkeypatch.setattr(listing, "WALK_ABOVE", 0)
+    monkeypatch.setattr(listing, "SEARCH_DRIVE_LIMIT", 0)
+    assert lists() == planned
+
+
+@pytest.mark.skipif(os.environ.get("CIVICGRID_TEST_DB", "sqlite") != "sqlite", reason="SQLite's plans only")
+def test_sqlite_walks_the_index_that_fits_the_scope(loop: Loop, texts, monkeypatch):
+    pick = listing._sqlite_search_index
+    assert pick(loop.session, loop.user("city_op"), CaseFilter(q="井盖")) is None  # few matches: from them
+    monkeypatch.setattr(listing, "SEARCH_DRIVE_LIMIT", 0)
+    assert pick(loop.session, loop.user("city_op"), CaseFilter(q="井盖")) == "ix_case_received_order"
+    assert pick(loop.session, loop.user("district_op"), CaseFilter(q="井盖")) == "ix_case_received_order"
+    assert pick(loop.session, loop.user("street_op"), CaseFilter(q="井盖")) == "ix_case_region_received"
+    street = loop.world.regions["street1"].id
+    assert pick(loop.session, loop.user("city_op"), CaseFilter(q="井盖", region_id=street)) == \
+        "ix_case_region_received"
+    assert pick(loop.session, loop.user("handler"), CaseFilter(q="井盖")) == "ix_case_unit_received"
+    assert pick(loop.session, loop.user("city_op"), CaseFilter(q=texts["far"].number)) is None
+    walk = listing._sqlite_walk
+    assert walk(loop.user("city_op"), CaseFilter(state=["reported"]), listing.WALK_ABOVE + 1) == \
+        "ix_case_received_order"
+    assert walk(loop.user("city_op"), CaseFilter(state=["reported"]), listing.WALK_ABOVE) is None
+    category = loop.world.categories["EV0101"].id
+    assert walk(loop.user("city_op"), CaseFilter(category_id=category), 10**6) is None  # its own ordered index
+    assert walk(loop.user("handler"), CaseFilter(), 10**6) is None
