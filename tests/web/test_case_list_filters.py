@@ -138,3 +138,13 @@ def test_messages_in_english(browser, dated):
     assert "Closed to must be a date YYYY-MM-DD" in page
     assert "The registration date range must start before it ends" in page
     assert "Registered from" in page and "Unit" in page
+
+
+def test_the_search_box_finds_words_and_explains_a_search_without_any(browser, dated):
+    operator = browser("operator")
+    assert rows(operator.get("/cases", params={"q": "办理"}).text) == {dated["working"].id}
+    assert rows(operator.get("/cases", params={"q": dated["new"].number}).text) == {dated["new"].id}
+    page = operator.get("/cases", params={"q": "，、！"})
+    assert page.status_code == 200 and rows(page.text) == set()
+    assert "搜索内容须包含文字或数字" in page.text
+    assert 'value="，、！"' in page.text  # the search stays in the box to be corrected
