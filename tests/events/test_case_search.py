@@ -140,7 +140,8 @@ def test_every_sqlite_plan_lists_the_same_cases(loop: Loop, texts, monkeypatch):
     loop.drive(texts["rubbish"], S.DISPATCHED)  # to 城管, so the handler has a case to search
     queries = [("operator", {"q": "井盖"}), ("city_op", {"q": "井盖"}), ("district_op", {"q": "幸福路"}),
                ("street_op", {"q": "施工 噪音"}), ("handler", {"q": "垃圾"}), ("city_op", {"state": ["reported"]}),
-               ("city_op", {}), ("street_op", {"channel": "operator"}), ("city_op", {"q": "井盖", "region_id": "street2"})]
+               ("city_op", {}), ("street_op", {"channel": "operator"}), ("city_op", {"q": "井盖", "region_id": "street2"}),
+               ("operator", {"category_id": "EV0101"}), ("city_op", {"category_id": "EV0101", "q": "井盖"})]
 
     def lists() -> list:
         out = []
@@ -148,6 +149,8 @@ def test_every_sqlite_plan_lists_the_same_cases(loop: Loop, texts, monkeypatch):
             given = dict(given)
             if "region_id" in given:
                 given["region_id"] = loop.world.regions[given["region_id"]].id
+            if "category_id" in given:
+                given["category_id"] = loop.world.categories[given["category_id"]].id
             rows, total, exact, _ = listing.list_cases(session=loop.session, actor=loop.user(user),
                                                        filters=CaseFilter(**given), size=200)
             out.append(([c.id for c in rows], total, exact))
@@ -156,6 +159,8 @@ def test_every_sqlite_plan_lists_the_same_cases(loop: Loop, texts, monkeypatch):
     planned = lists()
     assert planned[0][0] == [texts["manhole"].id] and planned[4][0] == [texts["rubbish"].id]
     assert planned[8][0] == [texts["far"].id]
+    assert set(planned[9][0]) == {texts[k].id for k in ("manhole", "rubbish", "noise")}  # a category's own walk
+    assert planned[10][0] == [texts["far"].id, texts["manhole"].id]
     monkeypatch.setattr(listing, "WALK_ABOVE", 0)
     monkeypatch.setattr(listing, "SEARCH_DRIVE_LIMIT", 0)
     assert lists() == planned
@@ -179,5 +184,6 @@ def test_sqlite_walks_the_index_that_fits_the_scope(loop: Loop, texts, monkeypat
         "ix_case_received_order"
     assert walk(loop.user("city_op"), CaseFilter(state=["reported"]), listing.WALK_ABOVE) is None
     category = loop.world.categories["EV0101"].id
-    assert walk(loop.user("city_op"), CaseFilter(category_id=category), 10**6) is None  # its own ordered index
+    assert walk(loop.user("city_op"), CaseFilter(category_id=category), 0) == "ix_case_category_order"
+    assert walk(loop.user("city_op"), CaseFilter(category_id=category, overdue=True), 10**6) is None
     assert walk(loop.user("handler"), CaseFilter(), 10**6) is None

@@ -151,13 +151,15 @@ WALK_ABOVE = 2_000
 
 
 def _sqlite_walk(actor: User, filters: CaseFilter, total: int) -> str | None:
-    """The newest-first index for an operator's list of many cases, unless a filter has its own
-    index in list order (category, overdue, unit), which the planner takes and walks already."""
-    if actor.role in (Role.HANDLER, Role.CITIZEN) or total <= WALK_ABOVE:
+    """The index an operator's list walks: a category's own, in list order with the path inside it,
+    whatever the count (the planner took the older ix_case_category_received and read each case
+    for its path: 57 ms against 14 for a community); the newest-first index for many cases, unless
+    another filter has an index in list order (overdue, unit), which the planner takes already."""
+    if actor.role in (Role.HANDLER, Role.CITIZEN) or filters.overdue or filters.unit_id:
         return None
-    if filters.category_id or filters.overdue or filters.unit_id:
-        return None
-    return "ix_case_received_order"
+    if filters.category_id:
+        return "ix_case_category_order"
+    return "ix_case_received_order" if total > WALK_ABOVE else None
 
 
 def _sqlite_search_index(session: Session, actor: User, filters: CaseFilter) -> str | None:
