@@ -8,7 +8,7 @@ import os
 import re
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
 from civicgrid.errors import InvalidInput
 from civicgrid.events import listing, search
@@ -116,20 +116,17 @@ def test_the_migration_fills_in_the_words_of_existing_cases(tmp_path_factory):
 
 
 def _insert_bare_case(conn, **given) -> None:
-    """A case row as an older release stored it: every required column filled, no foreign rows."""
+    """A case row as release 0011 stored it (its required columns), with no foreign rows behind it."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # no foreign-key checks
-    required = [c for c in inspect(conn).get_columns("case")
-                if not c["nullable"] and c["default"] is None and not c.get("autoincrement")]
-    values = {c["name"]: 1 if c["name"] != "received_at" else dt.datetime(2026, 11, 1, 8)
-              for c in required if c["name"] != "id"} | given
-    for name in ("title", "region_path", "desk_path", "channel", "request_type", "urgency", "level", "state",
-                 "location_status"):
-        values[name] = given.get(name, str(values.get(name, "x")))
-    for name in ("self_handled", "due_soon", "overdue", "accept_overdue"):
-        if name in values:
-            values[name] = False
-    values["updated_at"] = values["received_at"] = dt.datetime(2026, 11, 1, 8)
+    at = dt.datetime(2026, 11, 1, 8)
+    values = {
+        "channel": "OPERATOR", "category_id": 1, "request_type": "COMPLAINT", "urgency": "NORMAL",
+        "location_status": "inside", "region_id": 1, "region_path": "/99/", "level": "GRID", "desk_region_id": 1,
+        "desk_path": "/99/", "state": "REPORTED", "received_at": at, "updated_at": at, "suspended_seconds": 0,
+        "extensions_count": 0, "returns_count": 0, "rework_count": 0, "escalations_count": 0,
+        "supervision_count": 0, "self_handled": False, "due_soon": False, "overdue": False, "accept_overdue": False,
+    } | given
     conn.execute(text(f'INSERT INTO "case" ({", ".join(values)}) VALUES ({", ".join(":" + k for k in values)})'),
                  values)
 

@@ -127,12 +127,13 @@ def list_cases(
         # psycopg prepares a statement run 5 times, and PostgreSQL's generic plan for it, blind to
         # those values, took 230–460 ms for a text search where a plan for the values took 25 ms.
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    cap = TEXT_COUNT_CAP if search.is_text(filters.q) else COUNT_CAP
-    index = _sqlite_search_index(session, actor, filters) if dialect == "sqlite" else None
+    text_search = search.is_text(filters.q)
+    cap = TEXT_COUNT_CAP if text_search else COUNT_CAP
+    index = _sqlite_search_index(session, actor, filters) if dialect == "sqlite" and text_search else None
     if index:  # a text search's count goes the same way as its page
         capped = capped.with_hint(Case, f"INDEXED BY {index}", "sqlite")
     total = session.scalar(select(func.count()).select_from(capped.limit(cap + 1).subquery())) or 0
-    if dialect == "sqlite" and index is None:
+    if dialect == "sqlite" and not text_search:
         index = _sqlite_walk(actor, filters, total)
     if index:
         stmt = stmt.with_hint(Case, f"INDEXED BY {index}", "sqlite")
@@ -163,14 +164,14 @@ def _sqlite_walk(actor: User, filters: CaseFilter, total: int) -> str | None:
 
 
 def _sqlite_search_index(session: Session, actor: User, filters: CaseFilter) -> str | None:
-    """The index SQLite should walk for a text search with many matches, or None.
+    """The index SQLite should walk for a text search (``search.is_text``) with many matches, or None.
 
     With few matches the planner starts from them: fetching and sorting a few thousand is quick.
     With many (85,000 for 垃圾) it would still fetch every one (190 ms); instead walk the cases in
     list order, each checked against the matches: the handler's unit's cases, the newest-first index
     for a city or district, the area's own path range for a street or smaller.
     """
-    if actor.role == Role.CITIZEN or not search.is_text(filters.q):
+    if actor.role == Role.CITIZEN:
         return None
     if search.match_count(session, filters.q, SEARCH_DRIVE_LIMIT + 1) <= SEARCH_DRIVE_LIMIT:
         return None
